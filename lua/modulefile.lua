@@ -1,0 +1,113 @@
+-- Body of the uv-hpc Lmod modulefile.
+--
+-- uvmod prepends a generated `local site = {...}` table (see uvmod/render/lua.py) and this
+-- text follows it unchanged, so this file is real Lua that `luac -p` checks on its own.
+-- Everything site-specific is data in `site`; the logic here is the same for every site.
+-- Only functions of Lmod's modulefile sandbox are used (os.getenv, io.open, string.*).
+
+local function trim(s)
+  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+end
+
+-- Expand a path template: strings, {var=NAME, default={...}} (shell `${NAME:-default}`
+-- semantics: empty counts as unset) and {arch=true}.
+local function expand(parts, arch, what)
+  local out = {}
+  for _, part in ipairs(parts) do
+    if type(part) == "string" then
+      out[#out + 1] = part
+    elseif part.arch then
+      out[#out + 1] = arch
+    else
+      local value = os.getenv(part.var)
+      if value == nil or value == "" then
+        if part.default == nil then
+          -- Unloading must always work; the value of a setenv does not matter then.
+          if mode() == "unload" then return "" end
+          LmodError(site.name .. ": " .. what .. " needs $" .. part.var ..
+                    ", which is not set; set it or ask your administrator")
+        end
+        value = expand(part.default, arch, what)
+      end
+      out[#out + 1] = value
+    end
+  end
+  return table.concat(out)
+end
+
+-- The set of flags on the first "flags" line of a cpuinfo file (all cores list the same flags;
+-- reading one line keeps a 128-core dump cheap). nil when the file cannot be read.
+local function cpu_flags(path)
+  local f = io.open(path, "r")
+  if f == nil then return nil end
+  local flags = nil
+  for line in f:lines() do
+    local list = line:match("^flags%s*:%s*(.*)$")
+    if list then
+      flags = {}
+      for flag in list:gmatch("%S+") do flags[flag] = true end
+      break
+    end
+  end
+  f:close()
+  return flags
+end
+
+local function known_arch(name)
+  for _, rule in ipairs(site.arch.rules) do
+    if rule.arch == name then return true end
+  end
+  return false
+end
+
+local function say(text)
+  -- LmodMessage writes to stderr: stdout is eval'ed by the shell and must stay clean.
+  if mode() == "load" then LmodMessage(site.name .. ": " .. text) end
+end
+
+-- An override variable first (RSNT_ARCH on the Alliance clusters), then cpuinfo flags,
+-- then the last (least capable) architecture.
+local function detect_arch()
+  local fallback = site.arch.rules[#site.arch.rules].arch
+  for _, var in ipairs(site.arch.override_variables) do
+    local value = os.getenv(var)
+    if value ~= nil and value ~= "" then
+      value = trim(value)
+      if known_arch(value) then return value end
+      say("$" .. var .. "=" .. value .. " is not a known architecture; using " .. fallback)
+      return fallback
+    end
+  end
+  local path = os.getenv(site.arch.cpuinfo_variable) or "/proc/cpuinfo"
+  local flags = cpu_flags(path)
+  if flags == nil then
+    say("cannot read CPU flags from " .. path .. "; using " .. fallback)
+    return fallback
+  end
+  for _, rule in ipairs(site.arch.rules) do
+    local ok = true
+    for _, flag in ipairs(rule.flags) do
+      if not flags[flag] then ok = false; break end
+    end
+    if ok then return rule.arch end
+  end
+  return fallback
+end
+
+help(site.help)
+for _, line in ipairs(site.whatis) do whatis(line) end
+family(site.family)
+
+-- On unload, remove exactly what load added even if the override or cpuinfo changed since.
+local arch = nil
+if mode() == "unload" then arch = os.getenv("UVMOD_ARCH") end
+if arch == nil or arch == "" then arch = detect_arch() end
+
+for _, action in ipairs(site.actions) do
+  local value = expand(action.value, arch, action.name)
+  if action.op == "setenv" then
+    setenv(action.name, value)
+  elseif action.op == "prepend_path" then
+    prepend_path(action.name, value)
+  end
+end

@@ -1,0 +1,1 @@
+"""Helpers the tests share: real module tools, tiny wheels and sdists, generated prefixes."""

@@ -1,0 +1,68 @@
+"""Locating the real tools the suite runs against.
+
+In CI (`CI=true`) a missing tool fails the test: `.ci/run` installs all of them, so a skip there
+would hide a broken set-up. On a developer machine the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+LMOD_INIT = Path("/usr/share/lmod/lmod/init/bash")
+# Where .ci/run unpacks Environment Modules (`dpkg -x`): it conflicts with the lmod package.
+EM_ROOT = Path(
+    os.environ.get(
+        "UVMOD_EM_ROOT",
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "uvmod-ci"
+        / "environment-modules",
+    )
+)
+
+
+def need(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
+
+
+def lmod_init() -> Path:
+    need(LMOD_INIT.is_file(), f"Lmod is not installed ({LMOD_INIT}); apt-get install lmod")
+    return LMOD_INIT
+
+
+def modulecmd_tcl() -> Path:
+    candidates = [
+        EM_ROOT / "usr/lib/x86_64-linux-gnu/modulecmd.tcl",
+        EM_ROOT / "usr/lib/modulecmd.tcl",
+    ]
+    found = next((c for c in candidates if c.is_file()), None)
+    need(found is not None, f"Environment Modules is not unpacked under {EM_ROOT} (see .ci/run)")
+    assert found is not None
+    return found
+
+
+def real_uv() -> str:
+    """The pinned uv of the test extra (installed next to this Python), else the one on PATH."""
+    import sysconfig
+
+    scripts = Path(sysconfig.get_path("scripts")) / "uv"
+    if scripts.is_file():
+        return str(scripts)
+    found = shutil.which("uv")
+    need(found is not None, "uv is not installed (pip install -e '.[test]')")
+    assert found is not None
+    return found
+
+
+def program(name: str) -> str:
+    found = shutil.which(name)
+    need(found is not None, f"{name} is not installed")
+    assert found is not None
+    return found

@@ -1,0 +1,5 @@
+import sys
+
+from uvmod.cli import main
+
+sys.exit(main())

@@ -1,0 +1,66 @@
+"""Command-line entry point: argument parsing and the one error handler."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from uvmod import __version__
+from uvmod.errors import UvmodError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uvmod", description="Make uv a first-class citizen on HPC clusters."
+    )
+    parser.add_argument("--version", action="version", version=f"uvmod {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser(
+        "build-modulefiles", help="write the module tree for a site configuration"
+    )
+    build.add_argument("--config", type=Path, help="site.toml (default: the embedded default)")
+    build.add_argument("--prefix", type=Path, required=True, help="where the tree is installed")
+    build.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 when the tree differs"
+    )
+    build.add_argument(
+        "--destdir",
+        type=Path,
+        help="write the tree here instead of --prefix (staging, like make DESTDIR); "
+        "paths inside the files still name --prefix",
+    )
+    build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "build-modulefiles":
+        from uvmod.commands.build import build_modulefiles
+
+        return build_modulefiles(
+            args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
+        )
+    raise AssertionError(args.command)  # argparse only accepts the commands above
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 on bad usage, 0 for --help/--version
+        return int(exc.code or 0)
+    try:
+        return _run(args)
+    except UvmodError as exc:
+        for message in exc.messages:
+            print(f"uvmod: error: {message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per command: a plain function with explicit arguments returning an exit code."""

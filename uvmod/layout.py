@@ -1,0 +1,50 @@
+"""Where every generated file lives under the prefix (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Paths of the output tree, relative to the prefix, plus the absolute prefix itself."""
+
+    prefix: PurePosixPath
+    name: str
+    version: str
+
+    @property
+    def lua_modulefile(self) -> PurePosixPath:
+        return PurePosixPath("modulefiles", self.name, f"{self.version}.lua")
+
+    @property
+    def tcl_modulefile(self) -> PurePosixPath:
+        return PurePosixPath("modulefiles", self.name, self.version)
+
+    @property
+    def install_dir(self) -> PurePosixPath:
+        return PurePosixPath(self.name, self.version)
+
+    @property
+    def bin_dir(self) -> PurePosixPath:
+        return self.install_dir / "bin"
+
+    @property
+    def wrapper(self) -> PurePosixPath:
+        return self.bin_dir / "uv"
+
+    def config_dir(self, arch: str) -> PurePosixPath:
+        """The directory put on XDG_CONFIG_DIRS: uv reads `<dir>/uv/uv.toml` from it."""
+        return self.install_dir / "etc" / arch
+
+    def uv_toml(self, arch: str) -> PurePosixPath:
+        return self.config_dir(arch) / "uv" / "uv.toml"
+
+    @property
+    def lmod_dir(self) -> PurePosixPath:
+        return PurePosixPath("lmod")
+
+    def absolute(self, relative: PurePosixPath) -> str:
+        """The path as users will see it once the tree is installed at the prefix."""
+        return str(self.prefix / relative)

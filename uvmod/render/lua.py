@@ -1,0 +1,127 @@
+"""Lua rendering: one escaper, a data table, and the static body from lua/modulefile.lua."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from uvmod import __version__
+from uvmod.moduledesc import ModuleDescription, PrependPath, SetEnv
+from uvmod.pathexpr import ArchRef, EnvRef, Template, Text
+from uvmod.render import MARKER, packaged_text
+
+LuaValue = str | int | bool | Sequence["LuaValue"] | Mapping[str, "LuaValue"]
+
+_PLAIN = {ord("\\"): "\\\\", ord('"'): '\\"'}
+
+
+def lua_string(value: str) -> str:
+    """A double-quoted Lua string literal that means exactly `value`.
+
+    Control bytes become `\\ddd` with three digits, so a following digit is never absorbed;
+    `\\x` and `\\u{}` are avoided because old Lmod builds run Lua 5.1 (DESIGN.md). Other bytes,
+    UTF-8 included, are carried as they are: Lua strings are byte strings.
+    """
+    out = []
+    for char in value:
+        code = ord(char)
+        if code in _PLAIN:
+            out.append(_PLAIN[code])
+        elif code < 32 or code == 127:
+            out.append(f"\\{code:03d}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def lua_long_string(value: str) -> str:
+    """A long-bracket literal `[==[...]==]` whose closer does not occur in `value`.
+
+    Used for help text so it stays readable in the file. A leading newline is added because Lua
+    drops the first newline after the opener.
+    """
+    level = 0
+    while f"]{'=' * level}]" in value or value.endswith("]" + "=" * level):
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[\n{value}]{eq}]"
+
+
+def lua_value(value: LuaValue, indent: str = "") -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return lua_string(value)
+    inner = indent + "  "
+    if _is_short_scalar_list(value):
+        assert isinstance(value, Sequence)
+        return "{ " + ", ".join(lua_value(item) for item in value) + " }"
+    if isinstance(value, Mapping):
+        if not value:
+            return "{}"
+        items = [f"{inner}{key} = {lua_value(item, inner)}," for key, item in value.items()]
+        return "{\n" + "\n".join(items) + f"\n{indent}}}"
+    if not value:
+        return "{}"
+    items = [f"{inner}{lua_value(item, inner)}," for item in value]
+    return "{\n" + "\n".join(items) + f"\n{indent}}}"
+
+
+def _is_short_scalar_list(value: LuaValue) -> bool:
+    """Short lists of strings stay on one line, which keeps generated files readable."""
+    if isinstance(value, str | Mapping) or not isinstance(value, Sequence) or not value:
+        return False
+    return all(isinstance(item, str) for item in value) and sum(len(str(i)) for i in value) < 60
+
+
+def template_value(template: Template) -> list[LuaValue]:
+    """A path template as Lua data: strings, {var=..., default=...} and {arch=true}."""
+    parts: list[LuaValue] = []
+    for part in template:
+        if isinstance(part, Text):
+            parts.append(part.text)
+        elif isinstance(part, ArchRef):
+            parts.append({"arch": True})
+        elif isinstance(part, EnvRef):
+            ref: dict[str, LuaValue] = {"var": part.name}
+            if part.default is not None:
+                ref["default"] = template_value(part.default)
+            parts.append(ref)
+    return parts
+
+
+def description_table(desc: ModuleDescription) -> dict[str, LuaValue]:
+    actions: list[LuaValue] = []
+    for action in desc.actions:
+        op = "setenv" if isinstance(action, SetEnv) else "prepend_path"
+        assert isinstance(action, SetEnv | PrependPath)
+        actions.append({"op": op, "name": action.name, "value": template_value(action.value)})
+    return {
+        "name": desc.name,
+        "version": desc.version,
+        "family": desc.family,
+        "whatis": list(desc.whatis),
+        "arch": {
+            "override_variables": list(desc.arch.override_variables),
+            "cpuinfo_variable": desc.arch.cpuinfo_variable,
+            "rules": [{"arch": r.arch, "flags": list(r.flags)} for r in desc.arch.rules],
+        },
+        "cache_key": {
+            "variable": desc.cache_key.variable,
+            "modules": list(desc.cache_key.modules),
+            "families": list(desc.cache_key.families),
+        },
+        "actions": actions,
+    }
+
+
+def render_modulefile(desc: ModuleDescription) -> str:
+    """The Lmod modulefile: marker header, `local site` data table, then the static body."""
+    return (
+        f"-- {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
+        f"-- Regenerate it from the site configuration instead.\n"
+        f"local site = {lua_value(description_table(desc))}\n"
+        f"site.help = {lua_long_string(desc.help_text)}\n\n"
+        + packaged_text("lua", "modulefile.lua")
+    )

@@ -1,0 +1,66 @@
+"""The per-architecture site policy: a system-level uv.toml found through XDG_CONFIG_DIRS.
+
+Why a system uv.toml and these settings (DESIGN.md, checked with uv 0.13.8):
+- `UV_CONFIG_FILE`/`UV_NO_CONFIG` would drop the project's own `[tool.uv]`; a system file does not.
+- `find-links` versions are merged with the index's and the highest wins, so PyPI's numpy 1.26
+  beats 1.24.2+computecanada. Wheelhouse-first therefore lists each directory as a flat `[[index]]`
+  before the default index with `index-strategy = "unsafe-first-match"`, which exhausts the
+  versions of one index before moving to the next (so setuptools 50.3.2 in an early directory does
+  not hide 75.1.0 in a later one, see uv#16216).
+- Wheelhouse-only (`pypi = false`) is `no-index` + `find-links`: every directory's versions merged.
+Both are top-level settings, so they apply to `uv pip` and project commands alike, and to the
+resolution of `build-system.requires`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import tomli_w
+
+from uvmod import __version__
+from uvmod.config import SiteConfig
+from uvmod.render import MARKER
+
+
+def index_name(relative_dir: str) -> str:
+    """uv index names allow letters, digits, '-', '_' and '.'."""
+    return "wheelhouse-" + re.sub(r"[^A-Za-z0-9._-]", "-", relative_dir)
+
+
+def wheelhouse_dirs(config: SiteConfig, arch: str) -> list[str]:
+    root = config.wheelhouse.root
+    if root is None:
+        return []
+    return [f"{root.rstrip('/')}/{rel}" for rel in config.wheelhouse.arch.get(arch, [])]
+
+
+def policy(config: SiteConfig, arch: str) -> dict[str, Any]:
+    """The uv.toml settings for one architecture, as plain data (also used by the wrapper's
+    per-key file and by doctor)."""
+    wheelhouse = config.wheelhouse
+    dirs = wheelhouse_dirs(config, arch)
+    settings: dict[str, Any] = {}
+    if not wheelhouse.pypi:
+        settings["no-index"] = True
+        settings["find-links"] = dirs
+    elif dirs:
+        settings["index-strategy"] = wheelhouse.index_strategy
+    if wheelhouse.only_binary:
+        settings["no-build-package"] = list(wheelhouse.only_binary)
+    if wheelhouse.pypi and dirs:
+        settings["index"] = [
+            {"name": index_name(rel), "url": path, "format": "flat"}
+            for rel, path in zip(wheelhouse.arch.get(arch, []), dirs, strict=True)
+        ]
+    return settings
+
+
+def render_uv_toml(config: SiteConfig, arch: str, extra: dict[str, Any] | None = None) -> str:
+    body = tomli_w.dumps({**policy(config, arch), **(extra or {})})
+    return (
+        f"# {MARKER}: written by uvmod {__version__} for architecture {arch!r}; do not edit.\n"
+        "# uv reads the first <dir>/uv/uv.toml of XDG_CONFIG_DIRS as its system configuration.\n"
+        + body
+    )

@@ -42,6 +42,11 @@ class Layout:
         return self.config_dir(arch) / "uv" / "uv.toml"
 
     @property
+    def site_json(self) -> PurePosixPath:
+        """The validated site config, for user-side commands (uvmod venv/key/doctor)."""
+        return self.install_dir / "etc" / "uvmod-site.json"
+
+    @property
     def lmod_dir(self) -> PurePosixPath:
         return PurePosixPath("lmod")
 

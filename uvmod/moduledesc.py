@@ -18,6 +18,9 @@ from uvmod.pathexpr import ArchRef, Template, Text
 CPUINFO_VARIABLE = "UVMOD_CPUINFO"
 ARCH_VARIABLE = "UVMOD_ARCH"
 DEPOT_VARIABLE = "UVMOD_VENV_DEPOT"
+# The install dir of the loaded uv-hpc (bin/, etc/): user-side `uvmod` commands read the site
+# facts from $UVMOD_HOME/etc/uvmod-site.json instead of needing the admin's site.toml.
+HOME_VARIABLE = "UVMOD_HOME"
 # The family makes Lmod swap one uv-hpc for another instead of stacking two wrappers on PATH.
 FAMILY = "uv"
 
@@ -90,6 +93,7 @@ def describe(config: SiteConfig, layout: Layout) -> ModuleDescription:
         SetEnv("UV_CACHE_DIR", cache),
         SetEnv(DEPOT_VARIABLE, depot),
         SetEnv(ARCH_VARIABLE, (ArchRef(),)),
+        SetEnv(HOME_VARIABLE, _literal(layout.absolute(layout.install_dir))),
         SetEnv("UV_PYTHON_PREFERENCE", _literal(config.python.preference)),
         SetEnv("UV_PYTHON_DOWNLOADS", _literal(config.python.downloads)),
     ]

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
+from uvmod import sitefacts
 from uvmod.render import lua, uvtoml, wrapper
 
 
@@ -36,6 +37,7 @@ def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedF
             0o755,
         )
     ]
+    files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [
         PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch))
         for arch in config.archs

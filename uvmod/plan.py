@@ -6,13 +6,14 @@ which the writer then compares or writes (the split spack's module generation fo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from uvmod import sitefacts
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
-from uvmod import sitefacts
 from uvmod.render import lua, uvtoml, wrapper
 
 
@@ -23,8 +24,28 @@ class PlannedFile:
     mode: int = 0o644
 
 
-def wrapper_assignments(config: SiteConfig, real_uv: str) -> dict[str, str]:
-    return {"UVMOD_REAL_UV": real_uv}
+def build_id(config: SiteConfig) -> str:
+    """Names the wrapper's per-key uv.toml directory: it changes whenever what those files hold
+    (a policy file, the key variable or packages) changes, so a rebuilt tree never reuses stale
+    copies."""
+    digest = hashlib.sha256()
+    for arch in config.archs:
+        digest.update(uvtoml.render_uv_toml(config, arch).encode() + b"\0")
+    digest.update(config.cache_key.variable.encode() + b"\0")
+    digest.update(" ".join(config.cache_key.packages).encode())
+    return digest.hexdigest()[:16]
+
+
+def wrapper_assignments(config: SiteConfig, layout: Layout, real_uv: str) -> dict[str, str]:
+    """The site values at the top of the wrapper (their meaning: the header of sh/uv-wrapper.sh)."""
+    return {
+        "UVMOD_REAL_UV": real_uv,
+        "UVMOD_ETC": layout.absolute(layout.install_dir / "etc"),
+        "UVMOD_BUILD_ID": build_id(config),
+        "UVMOD_KEY_VARIABLE": config.cache_key.variable,
+        # Package names are validated ([A-Za-z0-9._-]), so the wrapper may split on spaces.
+        "UVMOD_KEY_PACKAGES": " ".join(config.cache_key.packages),
+    }
 
 
 def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedFile]:
@@ -33,7 +54,7 @@ def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedF
     files = [
         PlannedFile(
             layout.wrapper,
-            wrapper.render_wrapper(wrapper_assignments(config, real_uv)),
+            wrapper.render_wrapper(wrapper_assignments(config, layout, real_uv)),
             0o755,
         )
     ]
@@ -42,5 +63,7 @@ def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedF
         PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch))
         for arch in config.archs
     ]
-    files.append(PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout))))
+    files.append(
+        PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout)))
+    )
     return files

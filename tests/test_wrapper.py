@@ -104,7 +104,9 @@ def test_outside_a_project_or_without_the_module_uv_is_left_alone(
     assert seen.returncode == 0 and "UV_PROJECT_ENVIRONMENT" not in seen.env
 
 
-def test_user_choice_of_environment_wins(tmp_path: Path, wrapper: Path, env: dict[str, str]) -> None:
+def test_user_choice_of_environment_wins(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
     root = project(tmp_path / "w" / "p")
     seen = run_wrapper(wrapper, ["sync"], cwd=root, env={**env, "UV_PROJECT_ENVIRONMENT": "mine"})
     assert seen.env["UV_PROJECT_ENVIRONMENT"] == "mine"

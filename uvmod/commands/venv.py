@@ -85,7 +85,13 @@ def _missing_from_records(root: Path, seen: set[str]) -> int:
     """Files that installed distributions list in their RECORD and that are gone: what an
     age-based purge leaves behind in site-packages."""
     missing = 0
-    for record in root.glob("lib*/python*/site-packages/*.dist-info/RECORD"):
+    records = [
+        record
+        for lib in root.glob("lib*")
+        if not lib.is_symlink()  # uv makes lib64 -> lib: count each file once
+        for record in lib.glob("python*/site-packages/*.dist-info/RECORD")
+    ]
+    for record in records:
         site = record.parent.parent
         try:
             rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))

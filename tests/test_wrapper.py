@@ -301,3 +301,19 @@ def test_unsafe_key_is_refused(
     )
     assert seen.returncode == 2 and seen.argv == []
     assert "refusing to run uv" in seen.stderr
+
+
+@pytest.mark.parametrize(
+    "garbage", ["../../elsewhere-0123456789abcdef", "p-0123", "", "x y-0123456789abcdef"]
+)
+def test_malformed_index_entry_is_recomputed(
+    tmp_path: Path, wrapper: Path, env: dict[str, str], garbage: str
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    first = run_wrapper(wrapper, ["sync"], cwd=root, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    (entry,) = (tmp_path / "depot" / ".uvmod-index").rglob(".uvmod-name")
+    assert entry.read_text() == Path(first).name + "\n"
+    entry.write_text(garbage + "\n")
+    again = run_wrapper(wrapper, ["sync"], cwd=root, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    assert again == first == expected_env(tmp_path, root)
+    assert entry.read_text() == Path(first).name + "\n"

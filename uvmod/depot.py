@@ -28,6 +28,7 @@ LAST_USED = ".uvmod-last-used"
 MARKER_HEADER = "uvmod-project 1"
 TRASH = ".uvmod-trash"  # damaged environments the wrapper moved aside
 CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
+INDEX = ".uvmod-index"  # the wrapper's memo of names: <key>/<project path>/.uvmod-name
 
 _WORKSPACE = re.compile(rb"^[ \t]*\[[ \t]*tool\.uv\.workspace[ \t]*\]", re.MULTILINE)
 _UNSAFE_RUN = re.compile(rb"[^A-Za-z0-9._-]+")

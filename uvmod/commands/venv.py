@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from uvmod import depot
+from uvmod import depot, plan
 from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
 
@@ -154,8 +154,9 @@ def _depot(environ: Mapping[str, str]) -> Path:
     return depot.depot_dir(load_site_facts(environ).config, environ)
 
 
-def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO | None = None) -> int:
     """Print the environment uv (through the wrapper) uses for the project containing DIR."""
+    out = out or sys.stdout
     root = depot.project_root(directory)
     if root is None:
         raise UvmodError(f"{directory}: not inside a project (no pyproject.toml here or above)")
@@ -165,7 +166,15 @@ def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO = sys.std
         return 0
     config = load_site_facts(environ).config
     key = depot.current_key(config, environ)
-    print(depot.depot_dir(config, environ) / depot.env_name(root, key), file=out)
+    env_dir = depot.depot_dir(config, environ) / depot.env_name(root, key)
+    if (env_dir / "pyvenv.cfg").is_file() and not (env_dir / depot.MARKER).exists():
+        # Made by a single uv call so far: the wrapper writes the back-pointer on the next
+        # one; we know the project and the key, so write it now (then gc can see it).
+        try:
+            depot.write_marker(env_dir, root, key)
+        except OSError:
+            pass
+    print(env_dir, file=out)
     return 0
 
 
@@ -193,7 +202,8 @@ def _human(entry: Entry) -> list[str]:
     ]
 
 
-def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     depot_path = _depot(environ)
     entries = list(scan(depot_path))
     if as_json:
@@ -222,14 +232,25 @@ def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO = sys.stdou
     return 0
 
 
+def _stale_caches(depot_path: Path, current_build: str | None) -> list[Path]:
+    found = [depot_path / depot.INDEX] if (depot_path / depot.INDEX).is_dir() else []
+    config = depot_path / depot.CONFIG
+    if current_build is not None and config.is_dir():
+        found += sorted(p for p in config.iterdir() if p.name != current_build)
+    return found
+
+
 def _removable(entry: Entry) -> bool:
     return entry.state == "trash" or entry.project_state == "gone"
 
 
-def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout) -> int:
+def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
     """Remove marked environments whose project is gone, and the trash; dry run by default."""
-    depot_path = _depot(environ)
+    out = out or sys.stdout
+    facts = load_site_facts(environ)
+    depot_path = depot.depot_dir(facts.config, environ)
     doomed = [e for e in scan(depot_path) if _removable(e)]
+    caches = _stale_caches(depot_path, plan.build_id(facts.config) if facts.home else None)
     verb = "would remove" if dry_run else "removed"
     freed = 0
     for entry in doomed:
@@ -241,6 +262,12 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO = sys.stdout)
         freed += entry.files
         reason = "damaged copy" if entry.state == "trash" else f"project {entry.project} is gone"
         print(f"{verb} {entry.path} ({reason})", file=out)
+    for cache in caches:
+        # Rebuilt on demand by the wrapper: the name index (one sha256sum per project on its
+        # next call) and per-key uv.toml files of module builds that are no longer loaded.
+        if not dry_run:
+            shutil.rmtree(cache, ignore_errors=True)
+        print(f"{verb} {cache} (cache, rebuilt when needed)", file=out)
     summary = f"{len(doomed)} environment(s), {freed} files"
     if dry_run:
         print(f"{summary} to remove; run `uvmod venv gc --yes` to remove them", file=out)

@@ -27,7 +27,12 @@ def wrapper_assignments(config: SiteConfig, real_uv: str) -> dict[str, str]:
     return {"UVMOD_REAL_UV": real_uv}
 
 
-def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedFile]:
+def plan_tree(
+    config: SiteConfig,
+    layout: Layout,
+    real_uv: str,
+    missing_dirs: frozenset[str] = frozenset(),
+) -> list[PlannedFile]:
     """All files of the tree, in write order: support files first, modulefiles last, so a
     concurrent `module load` never finds a modulefile pointing at files not yet written."""
     files = [
@@ -39,7 +44,7 @@ def plan_tree(config: SiteConfig, layout: Layout, real_uv: str) -> list[PlannedF
     ]
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [
-        PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch))
+        PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch, missing_dirs))
         for arch in config.archs
     ]
     files.append(PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout))))

@@ -9,10 +9,10 @@ gentoo2020/avx2 → gentoo/avx2 (absent, as on some clusters) → gentoo2020/gen
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from tests.conftest import BuildPrefix
 from tests.support.modules import base_env, run_lmod
@@ -134,8 +134,20 @@ def test_missing_wheelhouse_directory_is_left_out_with_a_warning(
     config = tmp_path / "site.toml"
     config.write_text(_site(wheelhouse, pypi=False))
     prefix = tmp_path / "prefix"
-    assert main(["build-modulefiles", "--config", str(config), "--prefix", str(prefix),
-                 "--uv", "/usr/bin/true"]) == 0
+    assert (
+        main(
+            [
+                "build-modulefiles",
+                "--config",
+                str(config),
+                "--prefix",
+                str(prefix),
+                "--uv",
+                "/usr/bin/true",
+            ]
+        )
+        == 0
+    )
     assert f"{wheelhouse}/gentoo/avx2 does not exist" in capsys.readouterr().err
     policy = tomllib.loads((prefix / "uv-hpc/1.0/etc/avx2/uv/uv.toml").read_text())
     assert policy == {
@@ -212,7 +224,9 @@ def test_only_binary_becomes_no_build_package(tmp_path: Path, build_prefix: Buil
 
 
 def test_constraints_are_exported_for_uv_pip(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix('[wheelhouse]\nconstraints = ["/site/constraints.txt", "/site/b c.txt"]\n')
+    prefix = build_prefix(
+        '[wheelhouse]\nconstraints = ["/site/constraints.txt", "/site/b c.txt"]\n'
+    )
     env = base_env(tmp_path)
     out = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
     assert out["UV_CONSTRAINT"] == "/site/constraints.txt /site/b c.txt"

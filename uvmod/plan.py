@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from uvmod import sitefacts
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
-from uvmod import sitefacts
 from uvmod.render import lua, uvtoml, wrapper
 
 
@@ -47,5 +47,7 @@ def plan_tree(
         PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch, missing_dirs))
         for arch in config.archs
     ]
-    files.append(PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout))))
+    files.append(
+        PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout)))
+    )
     return files

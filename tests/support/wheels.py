@@ -49,7 +49,7 @@ def write_wheel(
     """Write `<name>-<version>-<tag>.whl` into `dest` and return its path."""
     dest.mkdir(parents=True, exist_ok=True)
     dist_info = f"{_normalise(name)}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {req}" for req in requires]
     meta += list(extra_metadata)
     python, abi, platform = tag.split("-")
@@ -73,7 +73,9 @@ def write_wheel(
     return wheel
 
 
-def tiny_wheel(dest: Path, name: str, version: str, *, compiled: bool = False, **kw: object) -> Path:
+def tiny_wheel(
+    dest: Path, name: str, version: str, *, compiled: bool = False, **kw: object
+) -> Path:
     """A wheel holding one module `<name>/__init__.py` that knows its version."""
     module = _normalise(name).lower()
     files = {f"{module}/__init__.py": f"__version__ = {version!r}\n"}
@@ -107,8 +109,7 @@ def reversioned_copy(dist_name: str, new_version: str, dest: Path) -> Path:
     kept = [
         f"{key}: {value}"
         for key, value in original.items()
-        if key not in {"Metadata-Version", "Name", "Version", "Requires-Dist"}
-        and "\n" not in value
+        if key not in {"Metadata-Version", "Name", "Version", "Requires-Dist"} and "\n" not in value
     ]
     return write_wheel(
         dest,

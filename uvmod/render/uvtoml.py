@@ -37,9 +37,7 @@ def wheelhouse_dirs(config: SiteConfig, arch: str) -> list[tuple[str, str]]:
     return [(rel, f"{root.rstrip('/')}/{rel}") for rel in config.wheelhouse.arch.get(arch, [])]
 
 
-def policy(
-    config: SiteConfig, arch: str, missing: frozenset[str] = frozenset()
-) -> dict[str, Any]:
+def policy(config: SiteConfig, arch: str, missing: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The uv.toml settings for one architecture, as plain data.
 
     `missing` holds wheelhouse directories absent when building: uv fails outright on a

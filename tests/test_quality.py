@@ -17,8 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "uvmod", "tests", "benchmarks"],
-        ["ruff", "format", "--check", "uvmod", "tests", "benchmarks"],
+        ["ruff", "check"],
+        ["ruff", "format", "--check"],
         ["mypy"],
     ],
     ids=["ruff-check", "ruff-format", "mypy"],

@@ -43,7 +43,9 @@ def build_prefix(tmp_path: Path) -> BuildPrefix:
 
     counter = iter(range(1000))
 
-    def build(site_toml: str | None = None, *, prefix: Path | None = None, uv: str | None = None) -> Path:
+    def build(
+        site_toml: str | None = None, *, prefix: Path | None = None, uv: str | None = None
+    ) -> Path:
         n = next(counter)
         prefix = prefix or tmp_path / f"prefix{n}"
         argv = ["build-modulefiles", "--prefix", str(prefix), "--uv", uv or tools.real_uv()]

@@ -8,21 +8,24 @@ names are restricted to what each module tool accepts, and no value may hold a c
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from uvmod import pathexpr
 from uvmod.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 DEFAULT_CONFIG_NAME = "default_site.toml"
 
@@ -128,11 +131,12 @@ class ArchSection(_Section):
         default_factory=lambda: {"avx512": ["avx512f"], "avx2": ["avx2"], "generic": []}
     )
 
-    @model_validator(mode="after")
-    def _has_archs(self) -> ArchSection:
-        if not self.flags:
-            raise ValueError("flags: at least one architecture is needed (the last is the fallback)")
-        return self
+    @field_validator("flags")
+    @classmethod
+    def _has_archs(cls, flags: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not flags:
+            raise ValueError("at least one architecture is needed (the last is the fallback)")
+        return flags
 
 
 class WheelhouseSection(_Section):
@@ -173,7 +177,10 @@ class SiteConfig(_Section):
         for arch in wheelhouse.arch:
             if arch not in self.arch.flags:
                 problems.append(
-                    (("wheelhouse", "arch", arch), f"{arch!r} is not an architecture of [arch.flags]")
+                    (
+                        ("wheelhouse", "arch", arch),
+                        f"{arch!r} is not an architecture of [arch.flags]",
+                    )
                 )
         if wheelhouse.arch and wheelhouse.root is None:
             problems.append((("wheelhouse", "root"), "required when [wheelhouse.arch] is set"))

@@ -6,10 +6,11 @@ import shutil
 import sys
 from pathlib import Path, PurePosixPath
 
-from uvmod.config import load_config
+from uvmod.config import SiteConfig, load_config
 from uvmod.errors import ConfigError
 from uvmod.layout import Layout
 from uvmod.plan import plan_tree
+from uvmod.render.uvtoml import wheelhouse_dirs
 from uvmod.writer import write_tree
 
 
@@ -32,6 +33,22 @@ def resolve_real_uv(configured: str | None, override: str | None) -> str:
     return chosen
 
 
+def missing_wheelhouse_dirs(config: SiteConfig) -> frozenset[str]:
+    """Wheelhouse directories that do not exist here; each is reported on stderr."""
+    missing = set()
+    for arch in config.archs:
+        for _, path in wheelhouse_dirs(config, arch):
+            if not Path(path).is_dir():
+                missing.add(path)
+    for path in sorted(missing):
+        print(
+            f"uvmod: warning: wheelhouse directory {path} does not exist; left out of uv.toml "
+            "(uv refuses to run with a missing find-links directory)",
+            file=sys.stderr,
+        )
+    return frozenset(missing)
+
+
 def build_modulefiles(
     config_path: Path | None,
     prefix: Path,
@@ -46,7 +63,8 @@ def build_modulefiles(
         prefix = prefix.absolute()
     real_uv = resolve_real_uv(config.module.uv, uv)
     layout = Layout(PurePosixPath(prefix), config.module.name, config.module.version)
-    files = plan_tree(config, layout, real_uv)
+    missing = missing_wheelhouse_dirs(config)
+    files = plan_tree(config, layout, real_uv, missing)
     root = destdir if destdir is not None else prefix
     report = write_tree(root, files, check=check)
     if check:

@@ -14,11 +14,11 @@ import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from uvmod import depot, plan
+from uvmod import depot
 from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
 
@@ -43,7 +43,7 @@ class Entry:
         data["last_used"] = (
             None
             if self.last_used is None
-            else datetime.fromtimestamp(self.last_used, timezone.utc).isoformat()
+            else datetime.fromtimestamp(self.last_used, UTC).isoformat()
         )
         return data
 
@@ -232,6 +232,20 @@ def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = No
     return 0
 
 
+def _current_build(home: Path | None) -> str | None:
+    """UVMOD_BUILD_ID of the loaded module's wrapper (None: unknown, keep every build's files)."""
+    if home is None:
+        return None
+    try:
+        lines = (home / "bin" / "uv").read_text("utf-8", "replace").splitlines()[:20]
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith("UVMOD_BUILD_ID="):
+            return line.removeprefix("UVMOD_BUILD_ID=").strip("'")
+    return None
+
+
 def _stale_caches(depot_path: Path, current_build: str | None) -> list[Path]:
     found = [depot_path / depot.INDEX] if (depot_path / depot.INDEX).is_dir() else []
     config = depot_path / depot.CONFIG
@@ -250,7 +264,7 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
     facts = load_site_facts(environ)
     depot_path = depot.depot_dir(facts.config, environ)
     doomed = [e for e in scan(depot_path) if _removable(e)]
-    caches = _stale_caches(depot_path, plan.build_id(facts.config) if facts.home else None)
+    caches = _stale_caches(depot_path, _current_build(facts.home))
     verb = "would remove" if dry_run else "removed"
     freed = 0
     for entry in doomed:

@@ -29,18 +29,24 @@ def index_name(relative_dir: str) -> str:
     return "wheelhouse-" + re.sub(r"[^A-Za-z0-9._-]", "-", relative_dir)
 
 
-def wheelhouse_dirs(config: SiteConfig, arch: str) -> list[str]:
+def wheelhouse_dirs(config: SiteConfig, arch: str) -> list[tuple[str, str]]:
+    """(relative, absolute) wheelhouse directories of one architecture, most specific first."""
     root = config.wheelhouse.root
     if root is None:
         return []
-    return [f"{root.rstrip('/')}/{rel}" for rel in config.wheelhouse.arch.get(arch, [])]
+    return [(rel, f"{root.rstrip('/')}/{rel}") for rel in config.wheelhouse.arch.get(arch, [])]
 
 
-def policy(config: SiteConfig, arch: str) -> dict[str, Any]:
-    """The uv.toml settings for one architecture, as plain data (also used by the wrapper's
-    per-key file and by doctor)."""
+def policy(config: SiteConfig, arch: str, missing: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The uv.toml settings for one architecture, as plain data.
+
+    `missing` holds wheelhouse directories absent when building: uv fails outright on a
+    find-links directory that does not exist ("Failed to read `--find-links` directory"), so
+    they are left out rather than breaking every uv call on the cluster.
+    """
     wheelhouse = config.wheelhouse
-    dirs = wheelhouse_dirs(config, arch)
+    present = [(rel, path) for rel, path in wheelhouse_dirs(config, arch) if path not in missing]
+    dirs = [path for _, path in present]
     settings: dict[str, Any] = {}
     if not wheelhouse.pypi:
         settings["no-index"] = True
@@ -51,14 +57,18 @@ def policy(config: SiteConfig, arch: str) -> dict[str, Any]:
         settings["no-build-package"] = list(wheelhouse.only_binary)
     if wheelhouse.pypi and dirs:
         settings["index"] = [
-            {"name": index_name(rel), "url": path, "format": "flat"}
-            for rel, path in zip(wheelhouse.arch.get(arch, []), dirs, strict=True)
+            {"name": index_name(rel), "url": path, "format": "flat"} for rel, path in present
         ]
     return settings
 
 
-def render_uv_toml(config: SiteConfig, arch: str, extra: dict[str, Any] | None = None) -> str:
-    body = tomli_w.dumps({**policy(config, arch), **(extra or {})})
+def render_uv_toml(
+    config: SiteConfig,
+    arch: str,
+    missing: frozenset[str] = frozenset(),
+    extra: dict[str, Any] | None = None,
+) -> str:
+    body = tomli_w.dumps({**policy(config, arch, missing), **(extra or {})})
     return (
         f"# {MARKER}: written by uvmod {__version__} for architecture {arch!r}; do not edit.\n"
         "# uv reads the first <dir>/uv/uv.toml of XDG_CONFIG_DIRS as its system configuration.\n"

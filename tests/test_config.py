@@ -1,0 +1,144 @@
+"""Site configuration: validation, located messages, exit 2, nothing touched on error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uvmod.cli import main
+from uvmod.config import load_config, parse_config
+from uvmod.errors import ConfigError
+
+
+def _errors(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "site.toml")
+    return list(info.value.messages)
+
+
+def test_embedded_default_is_valid_and_portable() -> None:
+    config = load_config(None)
+    assert config.module.name == "uv-hpc"
+    assert config.paths.cache == "${SCRATCH:-${HOME}/.cache}/uv"
+    assert config.paths.venv_depot == "${SCRATCH:-${HOME}/.cache}/uv-venvs"
+    assert config.wheelhouse.root is None and config.wheelhouse.pypi
+    assert config.archs[-1] == "generic"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            '[wheelhouse]\nroot = "/w"\n[wheelhouse.arch]\navx2 = ["ok", "../up"]\n',
+            "site.toml: wheelhouse.arch.avx2[1]: '../up' is not a directory name relative to "
+            "wheelhouse.root",
+        ),
+        ("[modul]\nname = 'x'\n", "site.toml: modul: unknown key"),
+        ("[module]\nnmae = 'x'\n", "site.toml: module.nmae: unknown key"),
+        ("[module]\nname = 'uv hpc'\n", "site.toml: module.name: 'uv hpc' is not a module name"),
+        ("[module]\nuv = 'bin/uv'\n", "site.toml: module.uv: 'bin/uv' is not an absolute path"),
+        (
+            "[wheelhouse]\npypi = 'yes'\n",
+            "site.toml: wheelhouse.pypi: Input should be a valid boolean",
+        ),
+        (
+            "[wheelhouse]\nindex_strategy = 'best'\n",
+            "site.toml: wheelhouse.index_strategy: Input should be 'first-index'",
+        ),
+        ("[paths]\ncache = '$HOME/uv'\n", "site.toml: paths.cache: '$' at position 0"),
+        ("[paths]\ncache = '${SCRATCH/uv'\n", "site.toml: paths.cache: '${SCRATCH' is not closed"),
+        (
+            "[paths]\ncache = 'relative/uv'\n",
+            "site.toml: paths.cache: 'relative/uv' must be an absolute",
+        ),
+        (
+            '[module]\ndescription = "two\\nlines"\n',
+            "site.toml: module.description: contains the control character '\\n'",
+        ),
+        (
+            '[paths]\ncache = "/scratch/\\u0007/uv"\n',
+            "site.toml: paths.cache: contains the control character '\\x07'",
+        ),
+        (
+            "[cache_key]\nvariable = 'UV-KEY'\n",
+            "site.toml: cache_key.variable: 'UV-KEY' is not an env",
+        ),
+        ("[arch.flags]\n", "site.toml: arch.flags: at least one architecture"),
+        (
+            "[wheelhouse.arch]\navx2 = ['x']\n",
+            "site.toml: wheelhouse.root: required when [wheelhouse.arch] is set",
+        ),
+        (
+            "[wheelhouse]\nroot = '/w'\n[wheelhouse.arch]\nknl = ['x']\n",
+            "site.toml: wheelhouse.arch.knl: 'knl' is not an architecture of [arch.flags]",
+        ),
+        (
+            "[wheelhouse]\nroot = '/w'\npypi = false\n[wheelhouse.arch]\navx2 = ['x']\n",
+            "site.toml: wheelhouse.arch.avx512: pypi = false needs wheelhouse directories",
+        ),
+        ("[module\nname = 1\n", "site.toml: not valid TOML: "),
+    ],
+)
+def test_each_problem_is_one_located_line(text: str, expected: str) -> None:
+    errors = _errors(text)
+    assert any(line.startswith(expected) for line in errors), errors
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    errors = _errors("[module]\nname = 'a b'\nversion = ''\n[paths]\ncache = 'x'\n")
+    assert [e.split(":")[1].strip() for e in errors] == [
+        "module.name",
+        "module.version",
+        "paths.cache",
+    ]
+
+
+def test_bad_config_exits_2_and_leaves_the_tree_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "prefix"
+    assert main(["build-modulefiles", "--prefix", str(prefix), "--uv", "/usr/bin/true"]) == 0
+    before = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
+    stamps = {p: p.stat().st_mtime_ns for p in before}
+    bad = tmp_path / "site.toml"
+    bad.write_text(
+        '[wheelhouse]\nroot = "/w"\n[wheelhouse.arch]\navx2 = ["gentoo2020/avx2", "/abs"]\n'
+    )
+    capsys.readouterr()
+    code = main(["build-modulefiles", "--config", str(bad), "--prefix", str(prefix)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"uvmod: error: {bad}: wheelhouse.arch.avx2[1]: '/abs' is not a directory name" in err
+    assert "Traceback" not in err
+    after = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
+    assert after == before
+    assert {p: p.stat().st_mtime_ns for p in after} == stamps
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[module\n", "not valid TOML"),
+        (b"\xff\xfe[module]\n", "not UTF-8 text"),
+    ],
+)
+def test_unreadable_config_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, message: str
+) -> None:
+    bad = tmp_path / "site.toml"
+    bad.write_bytes(content)
+    assert main(["build-modulefiles", "--config", str(bad), "--prefix", str(tmp_path / "p")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+
+
+def test_missing_config_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["build-modulefiles", "--config", str(tmp_path / "nope.toml"), "--prefix", "p"])
+    assert code == 2
+    assert "nope.toml: cannot read: No such file or directory" in capsys.readouterr().err
+
+
+def test_bad_usage_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build-modulefiles"]) == 2
+    assert "--prefix" in capsys.readouterr().err

@@ -1,0 +1,92 @@
+"""build-modulefiles output: deterministic, atomic, --check, and never clobbers foreign files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from uvmod.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_ARGS = ["--prefix", "/opt/uvmod", "--uv", "/opt/uv/0.13.8/bin/uv"]
+
+
+def _build(prefix: Path, *extra: str) -> int:
+    return main(["build-modulefiles", "--prefix", str(prefix), "--uv", "/usr/bin/true", *extra])
+
+
+def _snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def test_same_input_gives_byte_identical_output(tmp_path: Path) -> None:
+    assert _build(tmp_path / "p") == 0
+    first = _snapshot(tmp_path / "p")
+    assert _build(tmp_path / "p") == 0
+    assert _snapshot(tmp_path / "p") == first
+    assert "modulefiles/uv-hpc/1.0.lua" in first
+    assert "uv-hpc/1.0/bin/uv" in first
+    assert os.access(tmp_path / "p/uv-hpc/1.0/bin/uv", os.X_OK)
+
+
+def test_check_reports_differences_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "p"
+    assert _build(prefix, "--check") == 1
+    assert not prefix.exists()
+    assert "missing:" in capsys.readouterr().out
+    assert _build(prefix) == 0
+    assert _build(prefix, "--check") == 0
+    modulefile = prefix / "modulefiles/uv-hpc/1.0.lua"
+    modulefile.write_text(modulefile.read_text() + "-- edited by hand\n")
+    capsys.readouterr()
+    assert _build(prefix, "--check") == 1
+    assert f"differs: {modulefile}" in capsys.readouterr().out
+    assert modulefile.read_text().endswith("-- edited by hand\n")
+
+
+def test_a_file_without_the_marker_is_never_overwritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "p"
+    foreign = prefix / "modulefiles/uv-hpc/1.0.lua"
+    foreign.parent.mkdir(parents=True)
+    foreign.write_text("-- the site's own hand-written uv-hpc module\n")
+    assert _build(prefix) == 1
+    assert "was not written by uvmod" in capsys.readouterr().err
+    assert foreign.read_text() == "-- the site's own hand-written uv-hpc module\n"
+    # Nothing else was written either: the check happens before any write.
+    assert [p for p in prefix.rglob("*") if p.is_file()] == [foreign]
+
+
+def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
+    assert _build(tmp_path / "p") == 0
+    assert _build(tmp_path / "p") == 0
+    assert not [p for p in (tmp_path / "p").rglob("*uvmod-tmp*")]
+
+
+def test_destdir_stages_the_tree_with_prefix_paths_inside(tmp_path: Path) -> None:
+    stage = tmp_path / "stage"
+    assert main(["build-modulefiles", *EXAMPLE_ARGS, "--destdir", str(stage)]) == 0
+    modulefile = (stage / "modulefiles/uv-hpc/1.0.lua").read_text()
+    assert '"/opt/uvmod/uv-hpc/1.0/bin"' in modulefile
+    assert "UVMOD_REAL_UV='/opt/uv/0.13.8/bin/uv'" in (stage / "uv-hpc/1.0/bin/uv").read_text()
+    assert not Path("/opt/uvmod").exists()
+
+
+def test_committed_example_tree_matches_the_embedded_default() -> None:
+    """modulefiles/ in the repository is the output for the embedded default config; it is
+    checked here so it can never drift. Regenerate with:
+    uvmod build-modulefiles --prefix /opt/uvmod --uv /opt/uv/0.13.8/bin/uv --destdir modulefiles
+    """
+    assert (
+        main(
+            ["build-modulefiles", *EXAMPLE_ARGS, "--destdir", str(REPO / "modulefiles"), "--check"]
+        )
+        == 0
+    )

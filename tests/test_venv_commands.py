@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import BuildPrefix
 from uvmod import depot
 from uvmod.cli import main
 
@@ -120,3 +121,21 @@ def test_list_reports_missing_site_packages_files(
     (entry,) = json.loads(capsys.readouterr().out)["environments"]
     assert entry["state"] == "damaged" and entry["missing_files"] == 1
     assert entry["project"] == str(project) and entry["project_exists"] is True
+
+
+def test_gc_drops_per_key_configs_of_other_builds_only(
+    tmp_path: Path, depot_dir: Path, build_prefix: BuildPrefix, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = build_prefix() / "uv-hpc" / "1.0"
+    os.environ["UVMOD_HOME"] = str(home)
+    (current,) = [
+        line.split("=", 1)[1].strip("'")
+        for line in (home / "bin" / "uv").read_text().splitlines()
+        if line.startswith("UVMOD_BUILD_ID=")
+    ]
+    configs = depot_dir / depot.CONFIG
+    for build in (current, "0123456789abcdef"):
+        (configs / build / "generic" / "k-mpich@4.1.2" / "uv").mkdir(parents=True)
+    assert main(["venv", "gc", "--yes"]) == 0
+    assert sorted(p.name for p in configs.iterdir()) == [current]
+    assert "0123456789abcdef (cache" in capsys.readouterr().out

@@ -214,6 +214,11 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     third = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="changed")
     assert third.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
     assert "Built fake" not in third.stderr
+    # The uv cache holds two builds of fake (one per key) but unpacked tinyone only once: only
+    # the packages of [cache_key].packages are isolated per key.
+    archives = site.tmp / "scratch" / "uv" / "archive-v0"
+    assert len(list(archives.glob("*/fake.py"))) == 2
+    assert len(list(archives.glob("*/tinyone.py"))) == 1
     mpich_env = site.expected_env(proj, "mpich/4.1.2")
     openmpi_env = site.expected_env(proj, "openmpi/4.1.5")
     assert mpich_env != openmpi_env and mpich_env.is_dir() and openmpi_env.is_dir()

@@ -65,6 +65,7 @@ def uvmod(*args: str) -> str:
 def site(tmp_path: Path, build_prefix: BuildPrefix) -> Site:
     wheelhouse = tmp_path / "wheelhouse"
     make_wheel(wheelhouse / "generic", "tinyone", "1.0")
+    make_wheel(wheelhouse / "generic", "tinytwo", "2.0")
     make_sdist(wheelhouse / "generic", "fake", "1.0")
     prefix = build_prefix(
         f"""
@@ -227,3 +228,18 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     assert depot.read_marker(openmpi_env) is None
     site.run(cd, "uv run python -c pass", UVMOD_CACHE_KEY="openmpi/4.1.5")
     assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5")
+
+
+def test_uv_pip_in_a_project_installs_into_the_depot_environment(site: Site) -> None:
+    proj = site.project(site.tmp / "WORK" / "pipper", "tinyone")
+    # UV_PYTHON (like --python) would make `uv pip` target that interpreter instead.
+    result = site.run(
+        f"cd {shlex.quote(str(proj))}",
+        "uv sync",
+        "UV_PYTHON= uv pip install tinytwo",
+        "uv run python -c 'import tinytwo; print(tinytwo.VALUE)'",
+    )
+    venv = site.expected_env(proj)
+    assert result.stdout.splitlines()[-1] == "tinytwo 2.0"
+    assert list(venv.glob("lib/python*/site-packages/tinytwo.py"))
+    assert not (proj / ".venv").exists()

@@ -31,13 +31,17 @@ _uvmod_say() {
   printf '%s\n' "uv-hpc: $*" >&2
 }
 
+# `cd -P .` below rewrites PWD and OLDPWD: uv's children (uv run) get them back as they were.
 _uvmod_exec() {
   if [ -n "$_uvmod_lc_set" ]; then LC_ALL=$_uvmod_lc; else unset LC_ALL; fi
   if [ -n "$_uvmod_pwd_set" ]; then PWD=$_uvmod_pwd; fi
+  if [ -n "$_uvmod_oldpwd_set" ]; then OLDPWD=$_uvmod_oldpwd; else unset OLDPWD; fi
   exec "$UVMOD_REAL_UV" "$@"
 }
 _uvmod_pwd_set=${PWD+x}
 _uvmod_pwd=${PWD-}
+_uvmod_oldpwd_set=${OLDPWD+x}
+_uvmod_oldpwd=${OLDPWD-}
 
 # --- The cache key (DESIGN.md: module full names joined with ','). ----------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only

@@ -139,3 +139,11 @@ def test_gc_drops_per_key_configs_of_other_builds_only(
     assert main(["venv", "gc", "--yes"]) == 0
     assert sorted(p.name for p in configs.iterdir()) == [current]
     assert "0123456789abcdef (cache" in capsys.readouterr().out
+
+
+def test_reading_the_marker_keeps_its_access_time(tmp_path: Path) -> None:
+    env = make_env(tmp_path, "p-0000000000000001", tmp_path / "p")
+    marker = env / depot.MARKER
+    os.utime(marker, (1_000_000, 1_000_000))  # an old file, as a purge would see it
+    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "")
+    assert marker.stat().st_atime == 1_000_000

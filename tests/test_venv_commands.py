@@ -74,6 +74,8 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
     kept = make_env(depot_dir, "alive-0000000000000001", alive)
     gone = make_env(depot_dir, "gone-0000000000000002", work / "gone")
     unmounted = make_env(depot_dir, "far-0000000000000003", Path("/no-such-fs-uvmod/x/p"))
+    (tmp_path / "mountpoint").mkdir()  # what an unmounted $WORK looks like
+    unmounted2 = make_env(depot_dir, "mnt-0000000000000006", tmp_path / "mountpoint" / "u" / "p")
     unmarked = make_env(depot_dir, "anon-0000000000000004", None)
     (unmarked / depot.LAST_USED).unlink(missing_ok=True)
     trash = make_env(depot_dir / depot.TRASH, "old-0000000000000005.123", work / "alive")
@@ -89,6 +91,7 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
         "gone-0000000000000002": ("ok", "gone"),
         "far-0000000000000003": ("ok", "unknown"),
         "anon-0000000000000004": ("unmarked", ""),
+        "mnt-0000000000000006": ("ok", "unknown"),
         "old-0000000000000005.123": ("trash", "present"),
     }
 
@@ -102,7 +105,7 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
 
     assert main(["venv", "gc", "--yes"]) == 0
     assert not gone.exists() and not trash.exists()
-    assert kept.is_dir() and unmounted.is_dir() and unmarked.is_dir()
+    assert kept.is_dir() and unmounted.is_dir() and unmounted2.is_dir() and unmarked.is_dir()
     assert not (depot_dir / depot.INDEX).exists()
 
 

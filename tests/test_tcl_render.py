@@ -120,32 +120,9 @@ def test_rendered_file_opens_with_the_cookie_and_the_marker(build_prefix: BuildP
     assert (prefix / "modulefiles" / "uv-hpc" / "1.0.lua").is_file()
 
 
-# Stand-ins for the modulefile(5) commands, recording the calls: the body is checked here in
-# plain tclsh, independently of a module tool (the real thing: tests/test_envmodules_*.py).
-_STUBS = r"""
-set ::calls {}
-proc record {args} { lappend ::calls $args }
-proc setenv {name value} { record setenv $name $value }
-proc unsetenv {name} { record unsetenv $name }
-proc prepend-path {name value} { record prepend-path $name $value }
-proc module-whatis {text} { record whatis $text }
-proc family {name} { record family $name }
-proc conflict {args} { record conflict {*}$args }
-proc prereq {args} { record prereq {*}$args }
-proc is-loaded {name} { return [expr {$name in [split $::env(LOADEDMODULES) :]}] }
-proc module-info {what args} {
-    if {[llength $args]} { return [expr {[lindex $args 0] eq $::mode}] }
-    return $::mode
-}
-set ::mode [lindex $argv 1]
-if {[lindex $argv 2] ne ""} {
-    set ::ModuleTool Modules
-    set ::ModuleToolVersion [lindex $argv 2]
-}
-source -encoding utf-8 [lindex $argv 0]
-fconfigure stdout -encoding utf-8
-foreach call $::calls { puts [join $call \x1f] }
-"""
+# Records the modulefile(5) calls: the body is checked here in plain tclsh, independently of a
+# module tool (the real thing: tests/test_envmodules_*.py).
+TCL_STUB = Path(__file__).parent / "support" / "tclstub.tcl"
 
 
 def _run_body(
@@ -153,8 +130,7 @@ def _run_body(
 ) -> list[list[str]]:
     tclsh = tools.program("tclsh")
     result = subprocess.run(
-        [tclsh, "/dev/stdin", str(modulefile), mode, tool_version],
-        input=_STUBS,
+        [tclsh, str(TCL_STUB), str(modulefile), mode, tool_version],
         env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **env},
         capture_output=True,
         text=True,
@@ -224,3 +200,12 @@ def test_body_on_unload_reuses_the_recorded_arch(build_prefix: BuildPrefix) -> N
     calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "unload", env)
     assert ["prepend-path", "XDG_CONFIG_DIRS", f"{prefix}/uv-hpc/1.0/etc/avx512"] in calls
     assert ["setenv", "UVMOD_CACHE_KEY", ""] in calls
+
+
+def test_body_aborts_on_an_unset_variable_but_unloads(build_prefix: BuildPrefix) -> None:
+    prefix = build_prefix('[paths]\nvenv_depot = "${PROJECT}/venvs"\n')
+    modulefile = prefix / "modulefiles/uv-hpc/1.0"
+    calls = _run_body(modulefile, "load", {"HOME": "/home/u"})
+    assert calls[-1] == ["abort"]
+    unload = _run_body(modulefile, "unload", {"HOME": "/home/u", "UVMOD_ARCH": "avx2"})
+    assert ["setenv", "UVMOD_VENV_DEPOT", ""] in unload and ["abort"] not in unload

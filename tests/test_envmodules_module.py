@@ -196,7 +196,7 @@ def test_unload_removes_the_path_added_at_load_even_if_the_override_changed(
 # neither: each must arrive in the environment exactly as written.
 AWKWARD = "we ird \"q\" 's' [b] {c} ;x& \\back é中"
 # The prefix itself is a modulepath: Environment Modules 5.2 finds nothing in a modulepath with
-# `[`, `{` or `\` (its directory scan treats them as glob patterns), so those stay out of it
+# `[`, `{`, `}` or `\` (its directory scan treats them as glob patterns), so those stay out of it
 # (docs/admin-guide.md).
 AWKWARD_PREFIX = "we ird \"q\" 's' ;x& é中"
 

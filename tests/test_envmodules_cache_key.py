@@ -179,3 +179,35 @@ def test_without_auto_handling_the_key_is_stale_after_switch(
     assert result.environ["FAKE_MPI"] == "openmpi-4.1.5"
     assert result.environ["UVMOD_CACHE_KEY"] == "mpich/4.1.2"
     assert RELOAD not in result.stderr
+
+
+def test_loading_another_family_member_is_refused_and_the_key_kept(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    # Lmod autoswaps mpich for openmpi (family mpi); Environment Modules 5.2 refuses the load.
+    records, result = _steps(
+        tmp_path, build_prefix, ["module load mpich uv-hpc", "module load openmpi"]
+    )
+    assert records[-1] == ("mpich/4.1.2", "load", "mpich/4.1.2:uv-hpc/1.0")
+    assert "conflict" in result.stderr
+
+
+def test_restore_of_a_saved_collection(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    records, _ = _steps(
+        tmp_path,
+        build_prefix,
+        [
+            "module load mpich cuda uv-hpc",
+            "module save work",
+            "module switch mpich openmpi",
+            "module purge",
+            "module restore work",
+        ],
+    )
+    assert _keys(records) == [
+        "cuda/12.2,mpich/4.1.2",
+        "cuda/12.2,mpich/4.1.2",
+        "cuda/12.2,openmpi/4.1.5",
+        "-",
+        "cuda/12.2,mpich/4.1.2",
+    ]

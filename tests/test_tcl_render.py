@@ -209,3 +209,52 @@ def test_body_aborts_on_an_unset_variable_but_unloads(build_prefix: BuildPrefix)
     assert calls[-1] == ["abort"]
     unload = _run_body(modulefile, "unload", {"HOME": "/home/u", "UVMOD_ARCH": "avx2"})
     assert ["setenv", "UVMOD_VENV_DEPOT", ""] in unload and ["abort"] not in unload
+
+
+@pytest.mark.parametrize(
+    ("loaded", "families", "key"),
+    [
+        ("", {}, None),
+        ("gcc/12:python/3.11", {}, None),
+        ("mpich/4.1.2", {}, "mpich/4.1.2"),
+        ("mpich", {}, "mpich"),  # a module without version is its own full name
+        ("mpich-ext/1.0:mpichx/2", {}, None),  # same prefix, other module
+        ("cuda/12.2:mpich/4.1.2:cuda/11.8", {}, "cuda/11.8,cuda/12.2,mpich/4.1.2"),
+        ("nccl/2:cudnn/8:cuda/12", {}, "cuda/12,cudnn/8,nccl/2"),  # sorted, not load order
+        ("mpi/site/2.0:gcc/12", {"MODULES_FAMILY_MPI": "mpi/site"}, "mpi/site/2.0"),
+        ("Zmpi/1:openmpi/5", {"MODULES_FAMILY_MPI": "Zmpi"}, "Zmpi/1,openmpi/5"),  # byte order
+        ("::mpich/4.1.2:", {}, "mpich/4.1.2"),
+    ],
+)
+def test_body_key_rules(
+    build_prefix: BuildPrefix, loaded: str, families: dict[str, str], key: str | None
+) -> None:
+    # The rules of DESIGN.md, as lua/cache_key.lua and `uvmod key` apply them.
+    prefix = build_prefix()
+    env = {"HOME": "/home/u", "LOADEDMODULES": loaded, **families}
+    calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "load", env, "5.2.0")
+    if key is None:
+        assert ["unsetenv", "UVMOD_CACHE_KEY"] in calls
+        assert not [c for c in calls if c[:2] == ["setenv", "UVMOD_CACHE_KEY"]]
+    else:
+        assert ["setenv", "UVMOD_CACHE_KEY", key] in calls
+
+
+def test_tcl_and_lua_render_the_same_description() -> None:
+    # Guard against a feature added to one renderer only: every action and arch rule of the
+    # description appears in both, in the same order.
+    from pathlib import PurePosixPath
+    from typing import Any
+
+    from uvmod.config import load_config
+    from uvmod.layout import Layout
+    from uvmod.moduledesc import describe
+    from uvmod.render import lua, tcl
+
+    desc = describe(load_config(None), Layout(PurePosixPath("/opt/uvmod"), "uv-hpc", "1.0"))
+    lua_data: dict[str, Any] = dict(lua.description_table(desc))
+    tcl_data: dict[str, Any] = dict(tcl.description_dict(desc))
+    assert set(lua_data) <= set(tcl_data)
+    lua_actions = [(a["op"].replace("_", "-"), a["name"]) for a in lua_data["actions"]]
+    assert lua_actions == [(a["op"], a["name"]) for a in tcl_data["actions"]]
+    assert lua_data["arch"] == tcl_data["arch"]

@@ -201,20 +201,24 @@ AWKWARD = "we ird \"q\" 's' [b] {c} ;x& \\back é中"
 AWKWARD_PREFIX = "we ird \"q\" 's' ;x& é中"
 
 
-def test_awkward_paths_arrive_exactly(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+@pytest.mark.parametrize("lang", ["C.UTF-8", "C"])
+def test_awkward_paths_arrive_exactly(tmp_path: Path, build_prefix: BuildPrefix, lang: str) -> None:
+    # Under LANG=C Tcl reads and writes bytes as Latin-1: UTF-8 passes through unchanged.
     prefix = tmp_path / AWKWARD_PREFIX / "prefix"
     cache = f"/data/{AWKWARD}/${{SCRATCH:-/fallback [x];}}/uv"
     toml_cache = cache.replace("\\", "\\\\").replace('"', '\\"')
     build_prefix(f'[paths]\ncache = "{toml_cache}"\n', prefix=prefix)
     scratch = "/s/$HOME `id` $(id) ; \"q\" 's' [exec id] {b} \\ é"
-    env = base_env(tmp_path, {"SCRATCH": scratch})
+    env = base_env(tmp_path, {"SCRATCH": scratch, "LANG": lang})
     result = run_envmodules(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"])
     out = result.environ
     assert out["UV_CACHE_DIR"] == f"/data/{AWKWARD}/{scratch}/uv"
     assert out["UVMOD_HOME"] == f"{prefix}/uv-hpc/1.0"
     assert out["PATH"].split(":")[0] == f"{prefix}/uv-hpc/1.0/bin"
     without = run_envmodules(
-        ["module load uv-hpc"], base_env(tmp_path), modulepath=[prefix / "modulefiles"]
+        ["module load uv-hpc"],
+        base_env(tmp_path, {"LANG": lang}),
+        modulepath=[prefix / "modulefiles"],
     ).environ
     assert without["UV_CACHE_DIR"] == f"/data/{AWKWARD}//fallback [x];/uv"
 

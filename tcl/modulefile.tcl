@@ -188,13 +188,12 @@ proc ::uvmod::follows_requirements {} {
     if {![info exists ::ModuleTool] || $::ModuleTool ne "Modules"} {
         return 0
     }
-    if {![info exists ::ModuleToolVersion]} {
+    # Development builds report versions such as "5.3.0-dev+12": compare the numeric part.
+    if {![info exists ::ModuleToolVersion]
+            || ![regexp {^[0-9]+(\.[0-9]+)*} $::ModuleToolVersion version]} {
         return 0
     }
-    if {[catch {package vcompare $::ModuleToolVersion 5.2} cmp]} {
-        return 0
-    }
-    return [expr {$cmp >= 0}]
+    return [expr {[package vcompare $version 5.2] >= 0}]
 }
 
 # Set the key variable and its source, and tie uv-hpc to the modules the key came from.

@@ -165,14 +165,15 @@ def test_body_sets_the_variables_in_description_order(
     assert ["family", "uv"] in calls and ["conflict", "uv-hpc"] in calls
 
 
-def test_body_key_matches_names_and_family_members(build_prefix: BuildPrefix) -> None:
+@pytest.mark.parametrize("version", ["5.2.0", "5.2", "5.4.2", "6.0.0-dev+12", "10.1"])
+def test_body_key_matches_names_and_family_members(build_prefix: BuildPrefix, version: str) -> None:
     prefix = build_prefix()
     env = {
         "HOME": "/home/u",
         "LOADEDMODULES": "site-mpi/2.0:mpich-ext/1.0:cuda/12.2:gcc/12:cudnn/8.9",
         "MODULES_FAMILY_MPI": "site-mpi",
     }
-    calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "load", env, "5.2.0")
+    calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "load", env, version)
     assert ["setenv", "UVMOD_CACHE_KEY", "cuda/12.2,cudnn/8.9,site-mpi/2.0"] in calls
     prereqs = [c for c in calls if c[0] == "prereq"]
     assert prereqs == [
@@ -182,7 +183,7 @@ def test_body_key_matches_names_and_family_members(build_prefix: BuildPrefix) ->
     ]
 
 
-@pytest.mark.parametrize("version", ["", "5.1.4", "4.8.0", "not-a-version"])
+@pytest.mark.parametrize("version", ["", "5.1.4", "4.8.0", "5.1.99-dev", "not-a-version"])
 def test_body_declares_no_prereq_before_modules_5_2(
     build_prefix: BuildPrefix, version: str
 ) -> None:

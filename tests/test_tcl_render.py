@@ -259,3 +259,21 @@ def test_tcl_and_lua_render_the_same_description() -> None:
     lua_actions = [(a["op"].replace("_", "-"), a["name"]) for a in lua_data["actions"]]
     assert lua_actions == [(a["op"], a["name"]) for a in tcl_data["actions"]]
     assert lua_data["arch"] == tcl_data["arch"]
+
+
+def test_a_hand_written_tcl_modulefile_is_never_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A site moving from a hand-written Environment Modules uv-hpc/1.0 to uvmod: the build
+    # must refuse rather than clobber it, and write nothing else either.
+    from uvmod.cli import main
+
+    prefix = tmp_path / "prefix"
+    existing = prefix / "modulefiles" / "uv-hpc" / "1.0"
+    existing.parent.mkdir(parents=True)
+    existing.write_text("#%Module1.0\nsetenv UV_CACHE_DIR /scratch/uv\n")
+    argv = ["build-modulefiles", "--prefix", str(prefix), "--uv", "/usr/bin/true"]
+    assert main(argv) == 1
+    assert "not written by uvmod" in capsys.readouterr().err
+    assert existing.read_text() == "#%Module1.0\nsetenv UV_CACHE_DIR /scratch/uv\n"
+    assert not (prefix / "modulefiles" / "uv-hpc" / "1.0.lua").exists()

@@ -47,7 +47,14 @@ def plan_tree(
         PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch, missing_dirs))
         for arch in config.archs
     ]
+    description = describe(config, layout)
+    # The hooks before the SitePackage.lua that dofile()s them.
+    files.append(PlannedFile(layout.lmod_hooks, lua.render_hooks(description)))
     files.append(
-        PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout)))
+        PlannedFile(
+            layout.lmod_site_package,
+            lua.render_site_package(layout.absolute(layout.lmod_hooks)),
+        )
     )
+    files.append(PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)))
     return files

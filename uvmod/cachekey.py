@@ -119,7 +119,8 @@ class KeyStatus:
         return (
             f"module reload {self.module}",
             "your site has not installed the uvmod Lmod hook, which keeps the key current after "
-            "every module command; ask your administrator to install it (uvmod docs/admin-guide.md)",
+            "every module command; ask your administrator to install it "
+            "(uvmod docs/admin-guide.md)",
         )
 
     def to_json(self) -> dict[str, object]:

@@ -350,3 +350,32 @@ def test_every_installed_lua_file_compiles(build_prefix: BuildPrefix) -> None:
     for path in [*files, *static, *TEST_MODULES.rglob("*.lua")]:
         proc = subprocess.run([luac, "-p", str(path)], capture_output=True, text=True)
         assert proc.returncode == 0, f"{path}: {proc.stderr}"
+
+
+@pytest.mark.parametrize("hook", [False, True])
+def test_sh_check_on_a_real_lmod_environment(
+    tmp_path: Path, build_prefix: BuildPrefix, hook: bool
+) -> None:
+    """sh/uvmod-key.sh, called as the wrapper would, on the environment Lmod leaves after a
+    swap: stale without the hook, current with it."""
+    from uvmod.cachekey import family_variables
+    from uvmod.render import packaged_text
+
+    check = tmp_path / "uvmod-key.sh"
+    check.write_text(packaged_text("sh", "uvmod-key.sh"))
+    out = tmp_path / "rc"
+    family_vars = " ".join(family_variables("mpi"))
+    prefix = build_prefix(SITES["by-family"])
+    run_lmod(
+        [
+            "module load mpich/4.1.2 uv-hpc",
+            "module swap mpich openmpi",
+            f". {check}",
+            f'uvmod_key_current "${{UVMOD_CACHE_KEY-}}" "$LOADEDMODULES" cuda "{family_vars}"'
+            f"; echo $? > {out}",
+        ],
+        base_env(tmp_path),
+        modulepath=[prefix / "modulefiles", TEST_MODULES],
+        package_path=prefix / "lmod" if hook else None,
+    )
+    assert out.read_text().strip() == ("0" if hook else "1")

@@ -9,10 +9,11 @@ Outside Lmod the loaded modules are read from `LOADEDMODULES` (colon-separated f
 Lmod and Environment Modules alike) and families from `LMOD_FAMILY_<NAME>` (Lmod; Environment
 Modules 5 sets it too for Lmod compatibility) or `MODULES_FAMILY_<NAME>`.
 
-Staleness, the comparison a shell check can repeat: the key is current when the value of the key
-variable (unset counts as "") equals the recomputed key; anything else is stale. Without the Lmod
-hook (`UVMOD_KEY_SOURCE=load`) the value was computed when uv-hpc was loaded, and a later
-`module swap`/`load`/`unload` of an MPI or CUDA module leaves it behind.
+Staleness: the key is current when the value of the key variable (unset counts as "") equals the
+recomputed key; anything else is stale. Without the Lmod hook (`UVMOD_KEY_SOURCE=load`) the value
+was computed when uv-hpc was loaded, and a later `module swap`/`load`/`unload` of an MPI or CUDA
+module leaves it behind. sh/uvmod-key.sh repeats this comparison in POSIX sh for the wrapper
+(`uvmod_key_current "$KEY" "$LOADEDMODULES" "<modules>" "<family_variables(...)>"`).
 """
 
 from __future__ import annotations
@@ -74,11 +75,17 @@ def loaded_from_env(environ: Mapping[str, str]) -> list[str]:
     return [name for name in environ.get("LOADEDMODULES", "").split(":") if name]
 
 
+def family_variables(family: str) -> list[str]:
+    """The variables naming the module that holds `family`, in the order they are read
+    (for the wrapper: the FAMILY_VARS argument of sh/uvmod-key.sh's uvmod_key_current)."""
+    return [prefix + family.upper() for prefix in FAMILY_PREFIXES]
+
+
 def family_members_from_env(families: Iterable[str], environ: Mapping[str, str]) -> dict[str, str]:
     members: dict[str, str] = {}
     for fam in families:
-        for prefix in FAMILY_PREFIXES:
-            value = environ.get(prefix + fam.upper())
+        for variable in family_variables(fam):
+            value = environ.get(variable)
             if value:
                 members[fam] = value
                 break

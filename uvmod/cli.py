@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -49,8 +50,6 @@ def _run(args: argparse.Namespace) -> int:
             args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
         )
     if args.command == "key":
-        import os
-
         from uvmod.commands.key import show_key
 
         return show_key(os.environ, as_json=args.json)

@@ -218,6 +218,21 @@ def test_without_the_hook_the_key_is_computed_at_load(
     assert stdout == ""
 
 
+def test_without_the_hook_a_family_set_in_the_same_command_counts(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    """`module load mpich uv-hpc`: the modulefile reads LMOD_FAMILY_MPI, which mpich set a moment
+    earlier in the same Lmod process."""
+    prefix = build_prefix(SITES["by-family"])
+    states, _, _ = run_steps(
+        tmp_path,
+        ["module load mpich/4.1.2 uv-hpc"],
+        modulepath=[prefix / "modulefiles", TEST_MODULES],
+        package_path=None,
+    )
+    assert (states[0].key, states[0].source) == ("mpich/4.1.2", "load")
+
+
 def test_without_the_hook_no_key_module_leaves_the_variable_unset(
     tmp_path: Path, build_prefix: BuildPrefix
 ) -> None:

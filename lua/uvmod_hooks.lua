@@ -36,7 +36,9 @@ local function put(varT, name, value)
     var = Var:new(name)
     varT[name] = var
   end
-  if value == nil then var:unset() else var:set(value) end
+  -- "unsetenv": Lmod 9 only removes the variable from its own process when told it is an
+  -- unsetenv (Var.lua, M.unset(self, cmdName)); 8.6 ignores the argument and always does.
+  if value == nil then var:unset("unsetenv") else var:set(value) end
 end
 
 local function uvmod_finalize()

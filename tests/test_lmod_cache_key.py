@@ -394,3 +394,34 @@ def test_sh_check_on_a_real_lmod_environment(
         package_path=prefix / "lmod" if hook else None,
     )
     assert out.read_text().strip() == ("0" if hook else "1")
+
+
+def test_documented_manual_call_from_the_sites_finalize(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    """The admin guide's fallback: dofile first, then the site's own finalize calls uvmod's."""
+    prefix = build_prefix(SITES["by-family"])
+    site_dir = tmp_path / "site-lmod"
+    site_dir.mkdir()
+    (site_dir / "SitePackage.lua").write_text(
+        f'local hook = require("Hook")\n'
+        f'local uvmod = dofile("{prefix}/lmod/uvmod_hooks.lua")\n'
+        "local function my_finalize(cmdName)\n"
+        '  io.stderr:write("site finalize: ", tostring(cmdName), "\\n")\n'
+        "  uvmod.finalize()\n"
+        "end\n"
+        'hook.register("finalize", my_finalize)\n'
+    )
+    states, stdout, stderr = run_steps(
+        tmp_path,
+        ["module load uv-hpc mpich/4.1.2", "module swap mpich openmpi", "module unload uv-hpc"],
+        modulepath=[prefix / "modulefiles", TEST_MODULES],
+        package_path=site_dir,
+    )
+    assert [(s.key, s.source) for s in states] == [
+        ("mpich/4.1.2", "hook"),
+        ("openmpi/4.1.5", "hook"),
+        (None, None),
+    ]
+    assert stderr.count("site finalize: ") == 3
+    assert "cannot be chained" not in stderr and stdout == ""

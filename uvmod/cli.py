@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
         "paths inside the files still name --prefix",
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+
+    key = commands.add_parser(
+        "key", help="show the MPI/CUDA cache key and whether it matches the loaded modules"
+    )
+    key.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -43,6 +49,10 @@ def _run(args: argparse.Namespace) -> int:
         return build_modulefiles(
             args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
         )
+    if args.command == "key":
+        from uvmod.commands.key import show_key
+
+        return show_key(os.environ, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

@@ -15,7 +15,7 @@ from uvmod import sitefacts
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
-from uvmod.render import lua, uvtoml, wrapper
+from uvmod.render import lua, tcl, uvtoml, wrapper
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,17 @@ def plan_tree(
     ]
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [PlannedFile(layout.uv_toml(arch), text) for arch, text in policies.items()]
+    description = describe(config, layout)
+    # The hooks before the SitePackage.lua that dofile()s them.
+    files.append(PlannedFile(layout.lmod_hooks, lua.render_hooks(description)))
     files.append(
-        PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout)))
+        PlannedFile(
+            layout.lmod_site_package,
+            lua.render_site_package(layout.absolute(layout.lmod_hooks)),
+        )
     )
+    files += [
+        PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)),
+        PlannedFile(layout.tcl_modulefile, tcl.render_modulefile(description)),
+    ]
     return files

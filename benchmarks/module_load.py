@@ -1,0 +1,62 @@
+"""Item 4: the cost of `module load uv-hpc` against a module that sets one variable.
+
+What is timed is Lmod's own command (`lmod bash load X`, whose output the `module` shell
+function evals): bash start-up and sourcing Lmod's init are the same for both and would only
+dilute the ratio. Arch detection reads a generated 128-core cpuinfo through UVMOD_CPUINFO.
+"""
+
+from __future__ import annotations
+
+from benchmarks.measure import median, timed
+from benchmarks.results import Figure, Report, Row, ratio
+from benchmarks.site import (
+    MODULE_NAME,
+    ONE_VARIABLE_MODULE,
+    Site,
+    base_env,
+    lmod_command,
+    lmod_env,
+    write_cpuinfo,
+)
+
+CORES = 128
+
+
+def _interleaved_load_times(
+    env: dict[str, str], modules: tuple[str, str], runs: int
+) -> tuple[list[float], list[float]]:
+    """Load times of two modules taken alternately, so that load from other processes on a
+    shared machine (the noise here is larger than the difference) hits both alike."""
+    argvs = [[str(lmod_command()), "bash", "load", module] for module in modules]
+    for argv in argvs:
+        timed(argv, env=env)  # warm the page cache: the first run reads Lmod's Lua from disk
+    first: list[float] = []
+    second: list[float] = []
+    for _ in range(runs):
+        first.append(timed(argvs[0], env=env))
+        second.append(timed(argvs[1], env=env))
+    return first, second
+
+
+def measure(site: Site, runs: int, report: Report) -> None:
+    # Lmod start-up is ~40 ms and noisy next to a few ms of difference: take more samples.
+    runs = max(runs * 6, 20) if runs > 1 else 1
+    env = lmod_env(site, base_env(site))
+    cpuinfo = write_cpuinfo(site.work / f"cpuinfo-{CORES}", CORES)
+    env["UVMOD_CPUINFO"] = str(cpuinfo)
+    one, uvhpc = _interleaved_load_times(env, (ONE_VARIABLE_MODULE, MODULE_NAME), runs)
+    one_figure = Figure(median(one) * 1000, "ms", "one setenv", tuple(one))
+    uv_figure = Figure(median(uvhpc) * 1000, "ms", f"arch from {CORES}-core cpuinfo", tuple(uvhpc))
+    report.add(
+        Row(
+            "4",
+            "`module load` cost (Lmod command, no shell start-up)",
+            one_figure,
+            uv_figure,
+            ratio(uv_figure.value, one_figure.value, 2),
+            "<= 1.2x",
+            uv_figure.value <= 1.2 * one_figure.value,
+            f"ratio = uv-hpc / one-variable module; LMOD_PACKAGE_PATH "
+            f"{'set (hook active for both)' if 'LMOD_PACKAGE_PATH' in env else 'unset (no hook)'}",
+        )
+    )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.measure import count_entries, median, remove, run, samples, timed
+from benchmarks.measure import Trial, count_entries, interleaved, median, remove, run, timed
 from benchmarks.results import Figure, Report, Row, ratio
 from benchmarks.site import MODULE_NAME, Site, base_env, shell_env
 
@@ -49,7 +49,7 @@ def _reset_envs(site: Site, project: Path) -> None:
                 remove(entry)
 
 
-def pip_recipe(setup: Setup, report: Report) -> Figure:
+def pip_trial(setup: Setup) -> Trial:
     """What the Alliance documents today: `python -m venv` + `pip install --no-index
     --find-links <wheelhouse dirs>` of the same packages, from the same wheelhouse."""
     site = setup.site
@@ -58,23 +58,16 @@ def pip_recipe(setup: Setup, report: Report) -> Figure:
     links = [arg for d in site.wheel_dirs for arg in ("--find-links", str(d))]
     install = [str(venv / "bin/pip"), "install", "-q", "--no-index", *links, *setup.packages]
     create = [str(site.python), "-m", "venv", str(venv)]
-    times = samples(
-        lambda: timed(create, install, env=env, cwd=site.work), setup.runs, lambda: remove(venv)
-    )
-    return Figure(median(times), "s", "venv + pip install", tuple(times))
+    return (lambda: remove(venv), lambda: timed(create, install, env=env, cwd=site.work))
 
 
-def _uv_sync_times(
-    setup: Setup, env: dict[str, str], project: Path, flags: Sequence[str] = ()
-) -> list[float]:
-    """Warm cache: one untimed `uv sync` fills the cache and writes uv.lock; each timed run then
-    starts without any environment, as a new user or a purged one would."""
-    uv = ["uv", "sync", "-q", *flags]
-    run(uv, env, project)
-    return samples(
-        lambda: timed(uv, env=env, cwd=project),
-        setup.runs,
+def uv_trial(setup: Setup, env: dict[str, str], project: Path, command: Sequence[str]) -> Trial:
+    """Warm cache: one untimed run fills the cache and writes uv.lock; each timed run then
+    starts without any environment, as a new user's or a purged one would."""
+    run(command, env, project)
+    return (
         lambda: _reset_envs(setup.site, project),
+        lambda: timed(command, env=env, cwd=project),
     )
 
 
@@ -82,7 +75,7 @@ def module_env(site: Site) -> dict[str, str]:
     return shell_env(site, base_env(site), [f"module load {MODULE_NAME}"])
 
 
-# `--no-index` has no environment variable in uv 0.13.8, so plain uv gets it on the command line.
+# `--no-index` has no environment variable in uv 0.13.8: plain uv gets it on the command line.
 PLAIN_UV_FLAGS = ("--no-index",)
 
 
@@ -102,16 +95,30 @@ def plain_uv_env(site: Site) -> dict[str, str]:
     return env
 
 
+SYNC = ("uv", "sync", "-q")
+PLAIN_SYNC = (*SYNC, *PLAIN_UV_FLAGS)
+RECREATE = ("uv", "run", "-q", "python", "-c", "pass")
+
+
 def measure(setup: Setup, report: Report) -> None:
     site = setup.site
-    pip = pip_recipe(setup, report)
-
-    with_module = write_project(site.work / "projects/with-module", setup.packages, setup.python)
-    menv = module_env(site)
-    before = count_entries(with_module)
-    sync = _uv_sync_times(setup, menv, with_module)
-    module_inodes = count_entries(with_module) - before
-    uvmod = Figure(median(sync), "s", "module load uv-hpc; uv sync", tuple(sync))
+    module = write_project(site.work / "projects/with-module", setup.packages, setup.python)
+    plain = write_project(site.work / "projects/plain-uv", setup.packages, setup.python)
+    menv, penv = module_env(site), plain_uv_env(site)
+    trials = {
+        "pip": pip_trial(setup),
+        "module": uv_trial(setup, menv, module, SYNC),
+        "plain": uv_trial(setup, penv, plain, PLAIN_SYNC),
+    }
+    # Files the first (untimed) syncs added: uv.lock, and .venv unless the wrapper moved it.
+    module_inodes = count_entries(module) - 1  # minus pyproject.toml
+    plain_inodes = count_entries(plain) - 1
+    times = interleaved(trials, setup.runs)
+    pip = Figure(median(times["pip"]), "s", "venv + pip install", tuple(times["pip"]))
+    uvmod = Figure(
+        median(times["module"]), "s", "module load uv-hpc; uv sync", tuple(times["module"])
+    )
+    raw = Figure(median(times["plain"]), "s", "plain uv sync", tuple(times["plain"]))
     report.add(
         Row(
             "1",
@@ -123,44 +130,36 @@ def measure(setup: Setup, report: Report) -> None:
             pip.value / uvmod.value >= 40,
         )
     )
-
-    plain = write_project(site.work / "projects/plain-uv", setup.packages, setup.python)
-    penv = plain_uv_env(site)
-    before = count_entries(plain)
-    raw = _uv_sync_times(setup, penv, plain, PLAIN_UV_FLAGS)
-    plain_inodes = count_entries(plain) - before
     report.add(
         Row(
             "1r",
             "reference: the same `uv sync` without the module (.venv, find-links by hand)",
-            Figure(median(raw), "s", "plain uv sync", tuple(raw)),
+            raw,
             uvmod,
-            ratio(median(sync), median(raw), 2),
+            ratio(uvmod.value, raw.value, 2),
             "-",
             None,
             "ratio = with uv-hpc / plain uv: what the module and wrapper add to a sync",
         )
     )
-
-    recreate = _recreate_after_purge(setup, menv, with_module)
+    (recreate,) = interleaved({"run": uv_trial(setup, menv, module, RECREATE)}, setup.runs).values()
     report.add(
         Row(
             "2",
             "recreate after purge: next `uv run python -c pass`",
             Figure(pip.value, "s", "by hand: row 1 recipe again", pip.samples),
-            Figure(median(recreate), "s", "automatic", tuple(recreate)),
+            _seconds(recreate, "automatic"),
             ratio(pip.value, median(recreate)),
             "-",
             None,
         )
     )
-
     report.add(
         Row(
             "3",
             "inodes added to the project directory by `uv sync`",
             Figure(plain_inodes, "files", ".venv + uv.lock"),
-            Figure(module_inodes, "files", _listing(with_module)),
+            Figure(module_inodes, "files", _listing(module)),
             ratio(plain_inodes, max(module_inodes, 1)),
             "1 (uv.lock)",
             module_inodes == 1,
@@ -168,15 +167,8 @@ def measure(setup: Setup, report: Report) -> None:
     )
 
 
-def _recreate_after_purge(setup: Setup, env: dict[str, str], project: Path) -> list[float]:
-    """The scratch purge removed the environment: the user just runs their script again."""
-    command = ["uv", "run", "-q", "python", "-c", "pass"]
-    run(command, env, project)
-    return samples(
-        lambda: timed(command, env=env, cwd=project),
-        setup.runs,
-        lambda: _reset_envs(setup.site, project),
-    )
+def _seconds(samples: list[float], how: str) -> Figure:
+    return Figure(median(samples), "s", how, tuple(samples))
 
 
 def _listing(project: Path) -> str:

@@ -66,3 +66,20 @@ def count_entries(root: Path) -> int:
     for _, dirs, files in os.walk(root):
         total += len(dirs) + len(files)
     return total
+
+
+Trial = tuple[Callable[[], None], Callable[[], float]]  # (untimed reset, timed measurement)
+
+
+def interleaved(trials: Mapping[str, Trial], runs: int) -> dict[str, list[float]]:
+    """`runs` rounds taking one sample of every trial, in alternating order: other work on a
+    shared machine (often larger than the differences measured) and page-cache warmth then
+    affect all sides alike instead of whichever ran last."""
+    out: dict[str, list[float]] = {name: [] for name in trials}
+    names = list(trials)
+    for round_ in range(runs):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            before, measure = trials[name]
+            before()
+            out[name].append(measure())
+    return out

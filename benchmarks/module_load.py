@@ -7,7 +7,7 @@ dilute the ratio. Arch detection reads a generated 128-core cpuinfo through UVMO
 
 from __future__ import annotations
 
-from benchmarks.measure import median, timed
+from benchmarks.measure import Trial, interleaved, median, timed
 from benchmarks.results import Figure, Report, Row, ratio
 from benchmarks.site import (
     MODULE_NAME,
@@ -22,20 +22,10 @@ from benchmarks.site import (
 CORES = 128
 
 
-def _interleaved_load_times(
-    env: dict[str, str], modules: tuple[str, str], runs: int
-) -> tuple[list[float], list[float]]:
-    """Load times of two modules taken alternately, so that load from other processes on a
-    shared machine (the noise here is larger than the difference) hits both alike."""
-    argvs = [[str(lmod_command()), "bash", "load", module] for module in modules]
-    for argv in argvs:
-        timed(argv, env=env)  # warm the page cache: the first run reads Lmod's Lua from disk
-    first: list[float] = []
-    second: list[float] = []
-    for _ in range(runs):
-        first.append(timed(argvs[0], env=env))
-        second.append(timed(argvs[1], env=env))
-    return first, second
+def _load_trial(env: dict[str, str], module: str) -> Trial:
+    argv = [str(lmod_command()), "bash", "load", module]
+    timed(argv, env=env)  # warm the page cache: the first run reads Lmod's Lua from disk
+    return (lambda: None, lambda: timed(argv, env=env))
 
 
 def measure(site: Site, runs: int, report: Report) -> None:
@@ -44,7 +34,9 @@ def measure(site: Site, runs: int, report: Report) -> None:
     env = lmod_env(site, base_env(site))
     cpuinfo = write_cpuinfo(site.work / f"cpuinfo-{CORES}", CORES)
     env["UVMOD_CPUINFO"] = str(cpuinfo)
-    one, uvhpc = _interleaved_load_times(env, (ONE_VARIABLE_MODULE, MODULE_NAME), runs)
+    trials = {"one": _load_trial(env, ONE_VARIABLE_MODULE), "uv": _load_trial(env, MODULE_NAME)}
+    times = interleaved(trials, runs)
+    one, uvhpc = times["one"], times["uv"]
     one_figure = Figure(median(one) * 1000, "ms", "one setenv", tuple(one))
     uv_figure = Figure(median(uvhpc) * 1000, "ms", f"arch from {CORES}-core cpuinfo", tuple(uvhpc))
     report.add(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import platform
 import shutil
 import subprocess
@@ -24,7 +25,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/run.py`: make `benchm
 
 from rich.console import Console
 
-from benchmarks import env_creation, module_load
+from benchmarks import cache_sharing, env_creation, module_load
 from benchmarks.measure import CommandFailed
 from benchmarks.results import Report, markdown, print_table, write_json
 from benchmarks.site import LMOD_INIT, LmodUnavailable, Site, make_site
@@ -51,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def context(packages: Sequence[str], runs: int, site: Site | None) -> dict[str, str]:
+def context(packages: Sequence[str], runs: int, site: Site | None, load: str) -> dict[str, str]:
     """Machine and versions, printed with the table so a figure is never quoted without them."""
     info = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -60,6 +61,8 @@ def context(packages: Sequence[str], runs: int, site: Site | None) -> dict[str, 
         "python": platform.python_version(),
         "packages": " ".join(packages),
         "runs": str(runs),
+        # Other work on the machine moves every figure: say how busy it was.
+        "load average (1 min) at start / end": f"{load} / {os.getloadavg()[0]:.2f}",
         "lmod": _version([str(LMOD_INIT.parent.parent / "libexec/lmod"), "--version"]),
     }
     if site is not None:
@@ -91,8 +94,6 @@ def _cpu_model() -> str:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0))
 
 
@@ -108,6 +109,7 @@ def measure(site: Site, packages: Sequence[str], runs: int, report: Report) -> N
     setup = env_creation.Setup(site, tuple(packages), runs, python)
     env_creation.measure(setup, report)
     module_load.measure(site, runs, report)
+    cache_sharing.measure(setup, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"benchmark skipped: the wheels cannot be downloaded ({error})")
         return 0
     site = None
+    load = f"{os.getloadavg()[0]:.2f}"
     try:
         site = make_site(wheels, SDIST_NAME)
         report = Report()
@@ -139,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(site.work, ignore_errors=True)
         elif site is not None:
             console.print(f"work directory kept: {site.work}")
-    info = context(packages, runs, site)
+    info = context(packages, runs, site, load)
     title = f"uvmod benchmarks — {info['date']}, median of {runs} run(s)"
     print_table(report, console, title)
     for key, value in info.items():

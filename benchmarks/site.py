@@ -150,7 +150,7 @@ downloads = "never"
 
 def make_site(wheels: Path, sdist_name: str, work: Path | None = None) -> Site:
     """Lay out the work directory and build the module tree with `uvmod build-modulefiles`."""
-    work = work or Path(tempfile.mkdtemp(prefix="uvmod-bench-"))
+    work = work or Path(tempfile.mkdtemp(prefix="uvmod-bench-run-"))
     site = Site(
         work=work,
         prefix=work / "uvmod",

@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 def context(packages: Sequence[str], runs: int, site: Site | None, load: str) -> dict[str, str]:
     """Machine and versions, printed with the table so a figure is never quoted without them."""
     info = {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {_cpu_model()}, {_cores()} cores",
         "os": _os_name(),
         "python": platform.python_version(),

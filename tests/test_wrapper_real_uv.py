@@ -200,18 +200,24 @@ def test_sixteen_concurrent_runs_on_a_fresh_project(site: Site) -> None:
     assert "Resolved" in result.stderr or result.stderr == ""
 
 
+def _key(key: str) -> str:
+    # Set after `module load uv-hpc`: since the cache-key work the modulefile computes the key
+    # from the loaded modules at load time and would replace a value set before it.
+    return f"export UVMOD_CACHE_KEY={shlex.quote(key)}"
+
+
 def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     """[extra-build-variables] in the wrapper's per-key system uv.toml changes the built-wheel
     cache shard (DESIGN.md): mpich build, openmpi build, then mpich again served from cache."""
     proj = site.project(site.tmp / "WORK" / "mpiapp", "fake", "tinyone")
     show = "uv run python -c 'import fake; print(fake.BUILT_AGAINST, fake.BUILD_KEY)'"
     cd = f"cd {shlex.quote(str(proj))}"
-    first = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="mpich")
+    first = site.run(_key("mpich/4.1.2"), cd, show, FAKE_MPI="mpich")
     assert first.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
-    second = site.run(cd, show, UVMOD_CACHE_KEY="openmpi/4.1.5", FAKE_MPI="openmpi")
+    second = site.run(_key("openmpi/4.1.5"), cd, show, FAKE_MPI="openmpi")
     assert second.stdout.splitlines()[-1] == "openmpi openmpi/4.1.5"
     assert "Built fake" in second.stderr
-    third = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="changed")
+    third = site.run(_key("mpich/4.1.2"), cd, show, FAKE_MPI="changed")
     assert third.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
     assert "Built fake" not in third.stderr
     # The uv cache holds two builds of fake (one per key) but unpacked tinyone only once: only
@@ -225,5 +231,5 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     assert depot.read_marker(mpich_env) == depot.Marker(proj, "mpich/4.1.2")
     # The back-pointer is written by the first call that finds the environment uv made.
     assert depot.read_marker(openmpi_env) is None
-    site.run(cd, "uv run python -c pass", UVMOD_CACHE_KEY="openmpi/4.1.5")
+    site.run(_key("openmpi/4.1.5"), cd, "uv run python -c pass")
     assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5")

@@ -36,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
     _add_venv(commands)
+
+    key = commands.add_parser(
+        "key", help="show the MPI/CUDA cache key and whether it matches the loaded modules"
+    )
+    key.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -67,6 +72,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.venv_command == "list":
             return venv.venv_list(args.json, environ)
         return venv.venv_gc(args.dry_run or not args.yes, environ)
+    if args.command == "key":
+        from uvmod.commands.key import show_key
+
+        return show_key(os.environ, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

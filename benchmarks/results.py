@@ -26,7 +26,7 @@ class Figure:
         elif self.unit == "ms":
             number = f"{self.value:.1f} ms"
         else:
-            number = f"{self.value:,.0f} {self.unit}"
+            number = plural(self.value, self.unit)
         return f"{number} ({self.how})"
 
 
@@ -52,6 +52,13 @@ class Report:
 
     def skip(self, item: str, reason: str) -> None:
         self.skipped.append(f"{item}: {reason}")
+
+
+def plural(count: float, noun: str) -> str:
+    """`1 file`, `2 files`: units other than s/ms are plural nouns."""
+    if count == 1 and noun.endswith("s"):
+        noun = noun[:-1]
+    return f"{count:,.0f} {noun}"
 
 
 def ratio(numerator: float, denominator: float, digits: int = 0) -> str:

@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # run as `python benchmarks/run.py`: make `benchm
 
 from rich.console import Console
 
-from benchmarks import cache_sharing, env_creation, module_load
+from benchmarks import cache_sharing, env_creation, module_load, wrapper_rows
 from benchmarks.measure import CommandFailed
 from benchmarks.results import Report, markdown, print_table, write_json
 from benchmarks.site import LMOD_INIT, LmodUnavailable, Site, make_site
@@ -52,10 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def context(packages: Sequence[str], runs: int, site: Site | None, load: str) -> dict[str, str]:
+def context(
+    packages: Sequence[str], runs: int, site: Site | None, started: datetime.datetime, load: str
+) -> dict[str, str]:
     """Machine and versions, printed with the table so a figure is never quoted without them."""
     info = {
-        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": started.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {_cpu_model()}, {_cores()} cores",
         "os": _os_name(),
         "python": platform.python_version(),
@@ -104,12 +106,13 @@ def _os_name() -> str:
         return platform.platform()
 
 
-def measure(site: Site, packages: Sequence[str], runs: int, report: Report) -> None:
+def measure(site: Site, packages: Sequence[str], runs: int, quick: bool, report: Report) -> None:
     python = (sys.version_info.major, sys.version_info.minor)
     setup = env_creation.Setup(site, tuple(packages), runs, python)
     env_creation.measure(setup, report)
     module_load.measure(site, runs, report)
     cache_sharing.measure(setup, report)
+    wrapper_rows.measure(site, quick, report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,11 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"benchmark skipped: the wheels cannot be downloaded ({error})")
         return 0
     site = None
-    load = f"{os.getloadavg()[0]:.2f}"
+    started, load = datetime.datetime.now(datetime.UTC), f"{os.getloadavg()[0]:.2f}"
     try:
         site = make_site(wheels, SDIST_NAME)
         report = Report()
-        measure(site, packages, runs, report)
+        measure(site, packages, runs, args.quick, report)
     except LmodUnavailable as error:
         console.print(f"benchmark skipped: {error}")
         return 0
@@ -142,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shutil.rmtree(site.work, ignore_errors=True)
         elif site is not None:
             console.print(f"work directory kept: {site.work}")
-    info = context(packages, runs, site, load)
+    info = context(packages, runs, site, started, load)
     title = f"uvmod benchmarks — {info['date']}, median of {runs} run(s)"
     print_table(report, console, title)
     for key, value in info.items():

@@ -41,6 +41,10 @@ def _pip_download(cache: Path, packages: Sequence[str], offline: bool) -> None:
     if offline:
         # Resolves only against the cache: succeeds exactly when every wheel is already there.
         argv += ["--no-index", "--find-links", str(cache)]
+    else:
+        # A firewalled CI machine may drop packets instead of refusing: fail in about a minute
+        # rather than after pip's default retries.
+        argv += ["--timeout", "20", "--retries", "2"]
     proc = subprocess.run(
         [*argv, *packages], capture_output=True, text=True, check=False, timeout=900
     )

@@ -41,11 +41,12 @@ class Setup:
 
 def _reset_envs(site: Site, project: Path) -> None:
     """Delete every environment of the project, wherever the wrapper put it: `.venv` (plain uv,
-    or a module without the depot) and the bench's private depot."""
+    or a module without the depot) and the bench's private depot. The wrapper's own dot-entries
+    there (per-key uv.toml, name index) stay: a purge of one environment leaves them."""
     remove(project / ".venv")
     if site.depot.is_dir():
         for entry in site.depot.iterdir():
-            if not entry.name.startswith(".uvmod-config"):
+            if not entry.name.startswith("."):
                 remove(entry)
 
 

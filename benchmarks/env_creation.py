@@ -111,60 +111,65 @@ def measure(setup: Setup, report: Report) -> None:
         "module": uv_trial(setup, menv, module, SYNC),
         "plain": uv_trial(setup, penv, plain, PLAIN_SYNC),
     }
-    # Files the first (untimed) syncs added: uv.lock, and .venv unless the wrapper moved it.
+    # What the first (untimed) syncs added: uv.lock, and .venv unless the wrapper moved it.
     module_inodes = count_entries(module) - 1  # minus pyproject.toml
     plain_inodes = count_entries(plain) - 1
     times = interleaved(trials, setup.runs)
-    pip = Figure(median(times["pip"]), "s", "venv + pip install", tuple(times["pip"]))
-    uvmod = Figure(
-        median(times["module"]), "s", "module load uv-hpc; uv sync", tuple(times["module"])
-    )
-    raw = Figure(median(times["plain"]), "s", "plain uv sync", tuple(times["plain"]))
-    report.add(
-        Row(
-            "1",
-            f"environment creation, warm cache ({len(setup.packages)} packages + deps)",
-            pip,
-            uvmod,
-            ratio(pip.value, uvmod.value),
-            ">= 40x",
-            pip.value / uvmod.value >= 40,
-        )
-    )
-    report.add(
-        Row(
-            "1r",
-            "reference: the same `uv sync` without the module (.venv, find-links by hand)",
-            raw,
-            uvmod,
-            ratio(uvmod.value, raw.value, 2),
-            "-",
-            None,
-            "ratio = with uv-hpc / plain uv: what the module and wrapper add to a sync",
-        )
-    )
+    pip = _seconds(times["pip"], "venv + pip install")
+    uvmod = _seconds(times["module"], "module load uv-hpc; uv sync")
+    report.add(_creation_row(len(setup.packages), pip, uvmod))
+    report.add(_reference_row(_seconds(times["plain"], "plain uv sync"), uvmod))
     (recreate,) = interleaved({"run": uv_trial(setup, menv, module, RECREATE)}, setup.runs).values()
-    report.add(
-        Row(
-            "2",
-            "recreate after purge: next `uv run python -c pass`",
-            Figure(pip.value, "s", "by hand: row 1 recipe again", pip.samples),
-            _seconds(recreate, "automatic"),
-            ratio(pip.value, median(recreate)),
-            "-",
-            None,
-        )
+    report.add(_recreate_row(pip, _seconds(recreate, "automatic")))
+    report.add(_inodes_row(plain_inodes, module_inodes, _listing(module)))
+
+
+def _creation_row(packages: int, pip: Figure, uvmod: Figure) -> Row:
+    return Row(
+        "1",
+        f"environment creation, warm cache ({packages} packages + deps)",
+        pip,
+        uvmod,
+        ratio(pip.value, uvmod.value),
+        ">= 40x",
+        pip.value / uvmod.value >= 40,
     )
-    report.add(
-        Row(
-            "3",
-            "inodes added to the project directory by `uv sync`",
-            Figure(plain_inodes, "files", ".venv + uv.lock"),
-            Figure(module_inodes, "files", _listing(module)),
-            ratio(plain_inodes, max(module_inodes, 1)),
-            "1 (uv.lock)",
-            module_inodes == 1,
-        )
+
+
+def _reference_row(raw: Figure, uvmod: Figure) -> Row:
+    return Row(
+        "1r",
+        "reference: the same `uv sync` without the module (.venv, find-links by hand)",
+        raw,
+        uvmod,
+        ratio(uvmod.value, raw.value, 2),
+        "-",
+        None,
+        "ratio = with uv-hpc / plain uv: what the module and wrapper add to a sync",
+    )
+
+
+def _recreate_row(pip: Figure, recreate: Figure) -> Row:
+    return Row(
+        "2",
+        "recreate after purge: next `uv run python -c pass`",
+        Figure(pip.value, "s", "by hand: row 1 recipe again", pip.samples),
+        recreate,
+        ratio(pip.value, recreate.value),
+        "-",
+        None,
+    )
+
+
+def _inodes_row(plain: int, module: int, listing: str) -> Row:
+    return Row(
+        "3",
+        "inodes added to the project directory by `uv sync`",
+        Figure(plain, "files", ".venv + uv.lock"),
+        Figure(module, "files", listing),
+        ratio(plain, max(module, 1)),
+        "1 (uv.lock)",
+        module == 1,
     )
 
 

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from uvmod import sitefacts
+from uvmod.cachekey import family_variables
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
-from uvmod.render import lua, uvtoml, wrapper
+from uvmod.render import lua, tcl, uvtoml, wrapper
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,12 @@ def wrapper_assignments(
         "UVMOD_KEY_VARIABLE": config.cache_key.variable,
         # Package names are validated ([A-Za-z0-9._-]), so the wrapper may split on spaces.
         "UVMOD_KEY_PACKAGES": " ".join(config.cache_key.packages),
+        "UVMOD_KEY_MODULES": " ".join(config.cache_key.modules),
+        "UVMOD_KEY_FAMILY_VARS": " ".join(
+            variable
+            for family in config.cache_key.families
+            for variable in family_variables(family)
+        ),
     }
 
 
@@ -79,5 +86,8 @@ def plan_tree(
             lua.render_site_package(layout.absolute(layout.lmod_hooks)),
         )
     )
-    files.append(PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)))
+    files += [
+        PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)),
+        PlannedFile(layout.tcl_modulefile, tcl.render_modulefile(description)),
+    ]
     return files

@@ -39,10 +39,19 @@ from benchmarks.wheelhouse import (
 )
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="one run, numpy only (for CI)")
-    parser.add_argument("--runs", type=int, help="repetitions per timing (default 5; 1 if --quick)")
+    parser.add_argument(
+        "--runs", type=_positive, help="repetitions per timing (default 5; 1 if --quick)"
+    )
     parser.add_argument(
         "--wheels", type=Path, help="wheel cache folder (default ~/.cache/uvmod-bench/wheels)"
     )
@@ -140,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandFailed as error:
         console.print(f"benchmark failed: {error}")
         return 1
+    except KeyboardInterrupt:
+        return 130
     finally:
         if site is not None and not args.keep:
             shutil.rmtree(site.work, ignore_errors=True)

@@ -33,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
         "paths inside the files still name --prefix",
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+
+    doctor = commands.add_parser(
+        "doctor", help="what is wrong with your uv set-up, and how to fix it"
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument(
+        "--project", type=Path, help="look at the project containing DIR (default: the cwd)"
+    )
     return parser
 
 
@@ -43,6 +51,12 @@ def _run(args: argparse.Namespace) -> int:
         return build_modulefiles(
             args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
         )
+    if args.command == "doctor":
+        import os
+
+        from uvmod.commands.doctor import doctor
+
+        return doctor(os.environ, as_json=args.json, project=args.project)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

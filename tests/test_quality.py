@@ -72,6 +72,7 @@ def test_wheel_ships_the_static_bodies(tmp_path: Path) -> None:
     )
     (wheel,) = tmp_path.glob("uvmod-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in [*(REPO / "lua").glob("*.lua"), *(REPO / "sh").glob("*.sh")]:
+    bodies = [*(REPO / "lua").glob("*.lua"), *(REPO / "sh").glob("*.sh")]
+    for path in [*bodies, *(REPO / "tcl").glob("*.tcl")]:
         assert f"uvmod/{path.parent.name}/{path.name}" in names
     assert "uvmod/default_site.toml" in names

@@ -9,10 +9,10 @@ gentoo2020/avx2 → gentoo/avx2 (absent, as on some clusters) → gentoo2020/gen
 from __future__ import annotations
 
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tests.conftest import BuildPrefix
 from tests.support.modules import base_env, run_lmod

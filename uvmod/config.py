@@ -8,7 +8,7 @@ names are restricted to what each module tool accepts, and no value may hold a c
 from __future__ import annotations
 
 import re
-import sys
+import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path, PurePosixPath
@@ -26,11 +26,6 @@ from pydantic import (
 
 from uvmod import pathexpr
 from uvmod.errors import ConfigError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 DEFAULT_CONFIG_NAME = "default_site.toml"
 

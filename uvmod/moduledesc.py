@@ -21,6 +21,9 @@ DEPOT_VARIABLE = "UVMOD_VENV_DEPOT"
 # The install dir of the loaded uv-hpc (bin/, etc/): user-side `uvmod` commands read the site
 # facts from $UVMOD_HOME/etc/uvmod-site.json instead of needing the admin's site.toml.
 HOME_VARIABLE = "UVMOD_HOME"
+# Who last wrote the cache key: "load" (the modulefile body, stale after a `module swap`) or
+# "hook" (the Lmod finalize hook, current after every module command). `uvmod key` reports it.
+KEY_SOURCE_VARIABLE = "UVMOD_KEY_SOURCE"
 # The family makes Lmod swap one uv-hpc for another instead of stacking two wrappers on PATH.
 FAMILY = "uv"
 

@@ -13,7 +13,7 @@ from uvmod import sitefacts
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
-from uvmod.render import lua, uvtoml, wrapper
+from uvmod.render import lua, tcl, uvtoml, wrapper
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,9 @@ def plan_tree(
         PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch, missing_dirs))
         for arch in config.archs
     ]
-    files.append(
-        PlannedFile(layout.lua_modulefile, lua.render_modulefile(describe(config, layout)))
-    )
+    description = describe(config, layout)
+    files += [
+        PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)),
+        PlannedFile(layout.tcl_modulefile, tcl.render_modulefile(description)),
+    ]
     return files

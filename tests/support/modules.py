@@ -81,7 +81,16 @@ def run_envmodules(
     check: bool = True,
     timeout: float = 120,
 ) -> ShellResult:
-    """Run `script` with a `module` function backed by Environment Modules' modulecmd.tcl."""
+    """Run `script` with a `module` function backed by Environment Modules' modulecmd.tcl.
+
+    The function is the one EM's own bash init defines, minus its extras: modulecmd prints shell
+    code ending in `test 0;` or `test 0 = 1;`, so the eval's status is the command's. Run from a
+    `dpkg -x` tree, modulecmd.tcl needs nothing else: libtclenvmodules.so is only looked up at
+    its installed path (/usr/lib/x86_64-linux-gnu) and pure-Tcl fallbacks replace it, and
+    /etc/environment-modules/{siteconfig.tcl,rc} are read only when present (they are not on a
+    machine with the lmod package). `env` is the whole environment, so no MODULES_* setting of
+    the caller leaks in; tests that want one (MODULES_AUTO_HANDLING=0) pass it.
+    """
     modulecmd = tools.modulecmd_tcl()
     tclsh = tools.program("tclsh")
     lines = [

@@ -1,0 +1,216 @@
+"""Property-based tests over site configurations (hypothesis).
+
+Any configuration the model accepts renders Lua that parses and sets exactly the configured
+strings, a wrapper that `sh -n` accepts, and uv.toml files that read back to the same policy.
+Any configuration it rejects exits 2 with located messages, never a traceback. CI runs a few
+hundred cases; `pytest -m slow` runs thousands.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import tomllib
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from tests.support import tools
+from uvmod import pathexpr
+from uvmod.cli import main
+from uvmod.config import SiteConfig
+from uvmod.layout import Layout
+from uvmod.plan import plan_tree
+from uvmod.render.uvtoml import policy
+
+LUA_STUB = Path(__file__).parent / "support" / "luastub.lua"
+SUSPICIOUS = "\"'\\]]=[{}`;() é雪/-._+:,"
+# Values a site may legitimately write: anything but control characters, hostile ones favoured.
+safe_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cc", "Cs"))
+    | st.sampled_from(SUSPICIOUS),
+    max_size=24,
+)
+no_dollar = safe_text.map(lambda t: t.replace("$", ""))
+name = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,10}", fullmatch=True)
+env_name = st.from_regex(r"[A-Z_][A-Z0-9_]{0,8}", fullmatch=True)
+flag = st.sampled_from(["avx2", "avx512f", "sse4_2", "fma"])
+BAD_VALUES = [
+    "two\nlines",
+    "tab\there",
+    "bell\x07",
+    "relative/path",
+    "$HOME/x",
+    "${OPEN",
+    "a b",
+    "",
+]
+
+
+@st.composite
+def path_template(draw: st.DrawFn) -> str:
+    pieces = draw(
+        st.lists(
+            st.one_of(
+                no_dollar.map(lambda t: t.replace("}", "")),
+                st.sampled_from(["${SCRATCH}", "${HOME}", "${X:-/fallback}", "${A:-${B:-/b}}"]),
+            ),
+            max_size=4,
+        )
+    )
+    start = draw(st.sampled_from(["/", "${SCRATCH:-/s}", "${HOME}/"]))
+    return start + "".join(pieces)
+
+
+@st.composite
+def valid_site(draw: st.DrawFn) -> dict[str, Any]:
+    archs = draw(st.lists(name, min_size=1, max_size=3, unique=True))
+    data: dict[str, Any] = {
+        "module": {"name": draw(name), "version": draw(name), "description": draw(safe_text)},
+        "paths": {"cache": draw(path_template()), "venv_depot": draw(path_template())},
+        "arch": {
+            "env": draw(st.lists(env_name, max_size=2)),
+            "flags": {a: draw(st.lists(flag, max_size=2)) for a in archs},
+        },
+        "wheelhouse": {
+            "pypi": draw(st.booleans()),
+            "only_binary": draw(st.lists(name, max_size=2)),
+            "constraints": draw(st.lists(no_dollar.map(lambda t: "/" + t), max_size=2)),
+        },
+        "cache_key": {"modules": draw(st.lists(name, max_size=3))},
+    }
+    if draw(st.booleans()) or not data["wheelhouse"]["pypi"]:
+        data["wheelhouse"]["root"] = "/" + draw(no_dollar)
+        data["wheelhouse"]["arch"] = {
+            a: draw(st.lists(name, min_size=1, max_size=2)) for a in archs
+        }
+    return data
+
+
+@st.composite
+def site_dict(draw: st.DrawFn) -> dict[str, Any]:
+    """Mostly valid configurations; a third of them with one value spoiled."""
+    data = draw(valid_site())
+    if draw(st.integers(0, 2)) == 0:
+        section = draw(st.sampled_from(["module", "paths", "wheelhouse"]))
+        key = draw(st.sampled_from(sorted(data[section])))
+        if isinstance(data[section][key], str):
+            data[section][key] = draw(st.sampled_from(BAD_VALUES))
+        else:
+            data[section]["unknown_key"] = 1
+    return data
+
+
+def _expected_values(config: SiteConfig, env: dict[str, str], arch: str) -> dict[str, str]:
+    return {
+        "UV_CACHE_DIR": pathexpr.expand(pathexpr.parse(config.paths.cache), env),
+        "UVMOD_VENV_DEPOT": pathexpr.expand(pathexpr.parse(config.paths.venv_depot), env),
+        "UVMOD_ARCH": arch,
+    }
+
+
+def _run_stub(lua_text: str, env: dict[str, str]) -> list[list[str]]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(lua_text)
+    try:
+        proc = subprocess.run(
+            ["lua", str(LUA_STUB), handle.name], capture_output=True, env=env, check=True
+        )
+    finally:
+        os.unlink(handle.name)
+    return [r.decode().split("\0") for r in proc.stdout.split(b"\0\0") if r]
+
+
+def check_config(data: dict[str, Any]) -> None:
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError:
+        with tempfile.TemporaryDirectory() as tmp:
+            site = Path(tmp) / "site.toml"
+            site.write_text(tomli_w.dumps(data))
+            prefix = Path(tmp) / "prefix"
+            assert main(["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]) == 2
+            assert not prefix.exists()
+        return
+    layout = Layout(PurePosixPath("/opt/uvmod"), config.module.name, config.module.version)
+    files = {str(f.path): f.content for f in plan_tree(config, layout, "/opt/uv/bin/uv")}
+    for arch in config.archs:
+        rendered = tomllib.loads(files[str(layout.uv_toml(arch))])
+        assert rendered == policy(config, arch)
+    subprocess.run(["sh", "-n"], input=files[str(layout.wrapper)].encode(), check=True)
+    lua_text = files[str(layout.lua_modulefile)]
+    subprocess.run(["luac", "-p", "-"], input=lua_text.encode(), check=True)
+    env = {"HOME": "/home/u", "SCRATCH": "/scratch/u", "X": "", "PATH": "/usr/bin:/bin"}
+    env[config.arch.env[0] if config.arch.env else "UNUSED"] = config.archs[0]
+    records = _run_stub(lua_text, env)
+    try:
+        expected = _expected_values(config, env, config.archs[0] if config.arch.env else "")
+    except KeyError:  # a ${VAR} without default that is unset: the load must fail clearly
+        assert records[-1][0] == "error"
+        return
+    setenvs = {r[1]: r[2] for r in records if r[0] == "setenv"}
+    for key, value in expected.items():
+        if key == "UVMOD_ARCH" and not config.arch.env:
+            continue
+        assert setenvs[key] == value
+    assert setenvs["UV_PYTHON_PREFERENCE"] == config.python.preference
+    whatis = [r[1] for r in records if r[0] == "whatis"]
+    assert f"Description: {config.module.description}" in whatis
+
+
+@pytest.fixture(autouse=True)
+def _tools() -> None:
+    tools.program("lua")
+    tools.program("luac")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(site_dict())
+def test_any_config_renders_safely_or_is_rejected(data: dict[str, Any]) -> None:
+    check_config(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(site_dict())
+def test_any_config_renders_safely_or_is_rejected_many(data: dict[str, Any]) -> None:
+    check_config(data)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(valid_site())
+def test_a_sample_loads_in_real_lmod_with_exact_values(data: dict[str, Any]) -> None:
+    from tests.support.modules import base_env, run_lmod
+
+    try:
+        config = SiteConfig.model_validate(data)
+    except ValidationError:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site.toml"
+        site.write_text(tomli_w.dumps(data))
+        prefix = Path(tmp) / "prefix with space"
+        argv = ["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]
+        assert main([*argv, "--uv", "/usr/bin/true"]) == 0
+        env = base_env(Path(tmp), {"SCRATCH": "/scratch/u", "X": ""})
+        result = run_lmod(
+            [f"module load {config.module.name}/{config.module.version}"],
+            env,
+            modulepath=[prefix / "modulefiles"],
+            check=False,
+        )
+    try:
+        expected = _expected_values(config, env, result.environ.get("UVMOD_ARCH", ""))
+    except KeyError:
+        assert result.returncode != 0 and "which is not set" in result.stderr
+        return
+    assert result.returncode == 0, result.stderr
+    for key, value in expected.items():
+        assert result.environ[key] == value
+    assert result.environ["UVMOD_ARCH"] in config.archs

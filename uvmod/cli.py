@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from uvmod import __version__
 from uvmod.errors import UvmodError
@@ -33,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "paths inside the files still name --prefix",
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+    _add_venv(commands)
 
     doctor = commands.add_parser(
         "doctor", help="what is wrong with your uv set-up, and how to fix it"
@@ -44,6 +47,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_venv(commands: Any) -> None:
+    venv = commands.add_parser("venv", help="the environments the uv wrapper keeps in the depot")
+    actions = venv.add_subparsers(dest="venv_command", required=True, metavar="ACTION")
+    path = actions.add_parser("path", help="print the environment of the project holding DIR")
+    path.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR")
+    listing = actions.add_parser("list", help="every depot environment, its project and size")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    gc = actions.add_parser("gc", help="remove environments whose project is gone")
+    gc.add_argument("--dry-run", action="store_true", help="only show (the default)")
+    gc.add_argument("--yes", action="store_true", help="really remove them")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "build-modulefiles":
         from uvmod.commands.build import build_modulefiles
@@ -51,9 +66,16 @@ def _run(args: argparse.Namespace) -> int:
         return build_modulefiles(
             args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
         )
-    if args.command == "doctor":
-        import os
+    if args.command == "venv":
+        from uvmod.commands import venv
 
+        environ = dict(os.environ)
+        if args.venv_command == "path":
+            return venv.venv_path(args.directory, environ)
+        if args.venv_command == "list":
+            return venv.venv_list(args.json, environ)
+        return venv.venv_gc(args.dry_run or not args.yes, environ)
+    if args.command == "doctor":
         from uvmod.commands.doctor import doctor
 
         return doctor(os.environ, as_json=args.json, project=args.project)

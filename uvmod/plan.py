@@ -6,6 +6,8 @@ which the writer then compares or writes (the split spack's module generation fo
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -23,8 +25,30 @@ class PlannedFile:
     mode: int = 0o644
 
 
-def wrapper_assignments(config: SiteConfig, real_uv: str) -> dict[str, str]:
-    return {"UVMOD_REAL_UV": real_uv}
+def build_id(config: SiteConfig, policies: Iterable[str]) -> str:
+    """Names the wrapper's per-key uv.toml directory: it changes whenever what those files hold
+    (a policy file, the key variable or packages) changes, so a rebuilt tree never reuses stale
+    copies."""
+    digest = hashlib.sha256()
+    for text in policies:
+        digest.update(text.encode() + b"\0")
+    digest.update(config.cache_key.variable.encode() + b"\0")
+    digest.update(" ".join(config.cache_key.packages).encode())
+    return digest.hexdigest()[:16]
+
+
+def wrapper_assignments(
+    config: SiteConfig, layout: Layout, real_uv: str, build: str
+) -> dict[str, str]:
+    """The site values at the top of the wrapper (their meaning: the header of sh/uv-wrapper.sh)."""
+    return {
+        "UVMOD_REAL_UV": real_uv,
+        "UVMOD_ETC": layout.absolute(layout.install_dir / "etc"),
+        "UVMOD_BUILD_ID": build,
+        "UVMOD_KEY_VARIABLE": config.cache_key.variable,
+        # Package names are validated ([A-Za-z0-9._-]), so the wrapper may split on spaces.
+        "UVMOD_KEY_PACKAGES": " ".join(config.cache_key.packages),
+    }
 
 
 def plan_tree(
@@ -35,18 +59,17 @@ def plan_tree(
 ) -> list[PlannedFile]:
     """All files of the tree, in write order: support files first, modulefiles last, so a
     concurrent `module load` never finds a modulefile pointing at files not yet written."""
+    policies = {arch: uvtoml.render_uv_toml(config, arch, missing_dirs) for arch in config.archs}
+    build = build_id(config, policies.values())
     files = [
         PlannedFile(
             layout.wrapper,
-            wrapper.render_wrapper(wrapper_assignments(config, real_uv)),
+            wrapper.render_wrapper(wrapper_assignments(config, layout, real_uv, build)),
             0o755,
         )
     ]
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
-    files += [
-        PlannedFile(layout.uv_toml(arch), uvtoml.render_uv_toml(config, arch, missing_dirs))
-        for arch in config.archs
-    ]
+    files += [PlannedFile(layout.uv_toml(arch), text) for arch, text in policies.items()]
     description = describe(config, layout)
     files += [
         PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)),

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 TROUBLESHOOTING = "docs/troubleshooting.md"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     OK = "ok"
     WARN = "warn"  # worth knowing; uv still works
     FAIL = "fail"  # uv misbehaves or the site set-up is not in effect: exit 1

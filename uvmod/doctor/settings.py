@@ -10,7 +10,7 @@ file changes the site's wheelhouse policy, which lives in that system file (DESI
 
 from __future__ import annotations
 
-import sys
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,11 +18,6 @@ from typing import Any
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, ok
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised only on Python 3.10
-    import tomli as tomllib
 
 # Settings that decide which indexes and wheels uv uses (uv's settings reference). A `[pip]`
 # table holds the same keys for `uv pip` and is checked too.

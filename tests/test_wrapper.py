@@ -1,0 +1,319 @@
+"""The generated sh wrapper in front of a stand-in uv: what reaches uv, and which environment."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BuildPrefix
+from tests.support import tools
+from tests.support.standin import make_standin, run_wrapper, wrapper_path
+from uvmod import depot
+
+
+@pytest.fixture
+def wrapper(tmp_path: Path, build_prefix: BuildPrefix) -> Path:
+    fake = make_standin(tmp_path / "fake")
+    return wrapper_path(build_prefix(uv=str(fake)))
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "UVMOD_VENV_DEPOT": str(tmp_path / "depot"),
+        "UVMOD_ARCH": "generic",
+    }
+
+
+def project(path: Path, text: str = '[project]\nname = "p"\nversion = "0"\n') -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "pyproject.toml").write_text(text)
+    return path
+
+
+def expected_env(tmp_path: Path, root: Path, key: str = "") -> str:
+    return str(tmp_path / "depot" / depot.env_name(os.path.realpath(root), key))
+
+
+def test_wrapper_passes_sh_n_with_dash_and_bash(wrapper: Path) -> None:
+    for shell in ("sh", "bash"):
+        assert subprocess.run([shell, "-n", str(wrapper)], check=False).returncode == 0
+
+
+ARGS = [
+    "run",
+    "two words",
+    "",
+    "it's",
+    'say "hi"',
+    "$HOME",
+    "*",
+    "line\nbreak",
+    "back\\slash",
+    "--project",
+    "-",
+    "é ü 中",
+    "trailing\n",
+    " ",
+]
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+@pytest.mark.parametrize("in_project", [True, False])
+def test_arguments_reach_uv_unchanged(
+    tmp_path: Path, wrapper: Path, env: dict[str, str], shell: str, in_project: bool
+) -> None:
+    cwd = project(tmp_path / "w" / "p") if in_project else tmp_path
+    seen = run_wrapper(wrapper, ARGS, cwd=cwd, env=env, shell=shell)
+    assert seen.returncode == 0, seen.stderr
+    assert seen.argv == ARGS
+    assert seen.cwd == str(cwd)
+    assert ("UV_PROJECT_ENVIRONMENT" in seen.env) is in_project
+
+
+def test_project_gets_its_depot_environment_and_nothing_else_changes(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    root = project(tmp_path / "w" / "proj")
+    (root / "src" / "pkg").mkdir(parents=True)
+    env_with_locale = {**env, "LC_ALL": "en_US.UTF-8", "PWD": str(root / "src" / "pkg")}
+    seen = run_wrapper(wrapper, ["sync"], cwd=root / "src" / "pkg", env=env_with_locale)
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root)
+    assert re.fullmatch(r"proj-[0-9a-f]{16}", Path(seen.env["UV_PROJECT_ENVIRONMENT"]).name)
+    assert seen.env["LC_ALL"] == "en_US.UTF-8"  # the wrapper's LC_ALL=C is not leaked
+    assert seen.env["PWD"] == str(root / "src" / "pkg")
+    assert "VIRTUAL_ENV" not in seen.env
+    assert "XDG_CONFIG_DIRS" not in seen.env  # no key, no per-key uv.toml
+
+
+def test_outside_a_project_or_without_the_module_uv_is_left_alone(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert "UV_PROJECT_ENVIRONMENT" not in run_wrapper(wrapper, ["run"], cwd=outside, env=env).env
+    inside = project(tmp_path / "w" / "p")
+    no_module = {k: v for k, v in env.items() if k != "UVMOD_VENV_DEPOT"}
+    seen = run_wrapper(wrapper, ["sync"], cwd=inside, env=no_module)
+    assert seen.returncode == 0 and "UV_PROJECT_ENVIRONMENT" not in seen.env
+
+
+def test_user_choice_of_environment_wins(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    seen = run_wrapper(wrapper, ["sync"], cwd=root, env={**env, "UV_PROJECT_ENVIRONMENT": "mine"})
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == "mine"
+
+
+def test_similar_paths_get_different_environments(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    one = project(tmp_path / "W" / "a" / "b_c")
+    two = project(tmp_path / "W" / "a_b" / "c")
+    first = run_wrapper(wrapper, ["sync"], cwd=one, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    second = run_wrapper(wrapper, ["sync"], cwd=two, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    assert first != second
+    assert first == expected_env(tmp_path, one) and second == expected_env(tmp_path, two)
+
+
+def test_symlinked_route_gets_the_same_environment(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    real = project(tmp_path / "real" / "proj")
+    link = tmp_path / "link"
+    link.symlink_to(tmp_path / "real")
+    via_link = run_wrapper(wrapper, ["sync"], cwd=link / "proj", env={**env, "PWD": str(link)})
+    direct = run_wrapper(wrapper, ["sync"], cwd=real, env=env)
+    assert via_link.env["UV_PROJECT_ENVIRONMENT"] == direct.env["UV_PROJECT_ENVIRONMENT"]
+
+
+def test_workspace_ancestor_is_the_root(tmp_path: Path, wrapper: Path, env: dict[str, str]) -> None:
+    ws = project(
+        tmp_path / "ws",
+        '[project]\nname = "ws"\nversion = "0"\n\n[tool.uv.workspace]\nmembers = ["pkgs/*"]\n',
+    )
+    member = project(ws / "pkgs" / "m")
+    seen = run_wrapper(wrapper, ["run"], cwd=member, env=env)
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, ws)
+    assert depot.project_root(member) == ws
+    # An ancestor pyproject.toml without a workspace does not capture the project.
+    plain = project(tmp_path / "plain")
+    inner = project(plain / "inner")
+    seen = run_wrapper(wrapper, ["run"], cwd=inner, env=env)
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, inner)
+
+
+@pytest.mark.parametrize(
+    ("args", "extra_env"),
+    [
+        (["--project", "{p}", "sync"], {}),
+        (["sync", "--project={p}"], {}),
+        (["--directory", "{p}", "run", "python"], {}),
+        (["run", "--directory={p}", "python"], {}),
+        (["-q", "run", "--with", "numpy", "--project", "{p}", "python"], {}),
+        (["sync"], {"UV_PROJECT": "{p}"}),
+        (["sync"], {"UV_WORKING_DIR": "{p}"}),
+        (["--directory", "{w}", "--project", "p", "sync"], {}),
+    ],
+)
+def test_project_and_directory_options(
+    tmp_path: Path,
+    wrapper: Path,
+    env: dict[str, str],
+    args: list[str],
+    extra_env: dict[str, str],
+) -> None:
+    target = project(tmp_path / "w" / "p")
+    elsewhere = project(tmp_path / "other")
+
+    def fill(text: str) -> str:
+        return text.replace("{p}", str(target)).replace("{w}", str(target.parent))
+
+    seen = run_wrapper(
+        wrapper,
+        [fill(a) for a in args],
+        cwd=elsewhere,
+        env={**env, **{k: fill(v) for k, v in extra_env.items()}},
+    )
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, target)
+    assert seen.cwd == str(elsewhere)
+
+
+def test_options_of_the_command_run_by_uv_run_are_not_read(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    here = project(tmp_path / "here")
+    other = project(tmp_path / "other")
+    seen = run_wrapper(
+        wrapper, ["run", "--with", "x", "python", "--project", str(other)], cwd=here, env=env
+    )
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, here)
+
+
+def test_value_options_list_covers_uv_run_help(wrapper: Path) -> None:
+    """Every option of `uv run` that takes a value is in the wrapper's skip list, or the scan
+    would take that value for the command to run (and miss a later --project)."""
+    help_text = subprocess.run(
+        [tools.real_uv(), "run", "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    taking: set[str] = set()
+    for line in help_text.splitlines():
+        match = re.match(r"\s+((?:-\w, )?--[\w-]+)(?: <\w+>|=<\w+>| <\w+>\.\.\.)", line)
+        if match:
+            taking.update(part.strip() for part in match.group(1).split(","))
+    assert "--with" in taking and "--project" in taking
+    body = wrapper.read_text()
+    listed = set(re.findall(r"(?<![\w-])(--?[\w-]+)(?= \||\))", body))
+    assert taking - listed == set()
+
+
+def test_uv_pip_gets_virtual_env_only_when_the_environment_exists(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    seen = run_wrapper(wrapper, ["pip", "list"], cwd=root, env=env)
+    assert "VIRTUAL_ENV" not in seen.env
+    venv = Path(expected_env(tmp_path, root))
+    venv.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    seen = run_wrapper(wrapper, ["pip", "list"], cwd=root, env=env)
+    assert seen.env["VIRTUAL_ENV"] == str(venv)
+    seen = run_wrapper(wrapper, ["pip", "list"], cwd=root, env={**env, "VIRTUAL_ENV": "/v"})
+    assert seen.env["VIRTUAL_ENV"] == "/v"
+
+
+def test_marker_is_written_once_the_environment_exists(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    venv = Path(expected_env(tmp_path, root, "mpich/4.1.2"))
+    keyed = {**env, "UVMOD_CACHE_KEY": "mpich/4.1.2"}
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    assert not venv.exists()  # uv creates it, not the wrapper (uv refuses non-empty non-venvs)
+    venv.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    marker = depot.read_marker(venv)
+    assert marker == depot.Marker(root, "mpich/4.1.2")
+    assert (venv / depot.LAST_USED).is_file()
+    assert [p.name for p in venv.iterdir() if ".uvmod-project." in p.name] == []
+
+
+def test_marker_gone_but_last_used_there_moves_the_environment_aside(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    venv = Path(expected_env(tmp_path, root))
+    venv.mkdir(parents=True)
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    run_wrapper(wrapper, ["sync"], cwd=root, env=env)
+    (venv / depot.MARKER).unlink()  # what an age-based purge deletes first
+    seen = run_wrapper(wrapper, ["run", "python"], cwd=root, env=env)
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == str(venv)
+    assert not venv.exists()
+    trash = list((tmp_path / "depot" / depot.TRASH).iterdir())
+    assert len(trash) == 1 and (trash[0] / "pyvenv.cfg").is_file()
+    assert "partly deleted" in seen.stderr and str(trash[0]) in seen.stderr
+
+
+def test_per_key_uv_toml(tmp_path: Path, wrapper: Path, env: dict[str, str]) -> None:
+    import tomllib
+
+    root = project(tmp_path / "w" / "p")
+    key = "cuda/12.2,mpich/4.1.2"
+    keyed = {**env, "UVMOD_CACHE_KEY": key, "XDG_CONFIG_DIRS": "/site/etc"}
+    seen = run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    first, rest = seen.env["XDG_CONFIG_DIRS"].split(":", 1)
+    assert rest == "/site/etc"
+    assert Path(first).name == "k-cuda@12.2,mpich@4.1.2"
+    config = tomllib.loads((Path(first) / "uv" / "uv.toml").read_text())
+    policy = tomllib.loads(
+        (wrapper.parent.parent / "etc" / "generic" / "uv" / "uv.toml").read_text()
+    )
+    packages = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
+    assert config == {
+        **policy,
+        "extra-build-variables": {p: {"UVMOD_CACHE_KEY": key} for p in packages},
+    }
+    # Written once: a second call reuses the file as it is.
+    stamp = (Path(first) / "uv" / "uv.toml").stat().st_mtime_ns
+    again = run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    assert again.env["XDG_CONFIG_DIRS"] == seen.env["XDG_CONFIG_DIRS"]
+    assert (Path(first) / "uv" / "uv.toml").stat().st_mtime_ns == stamp
+    # The key is part of the environment's identity.
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root, key)
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] != expected_env(tmp_path, root)
+
+
+@pytest.mark.parametrize("key", ['mpich/4.1"', "a b", "x\ny", "$(id)", "é"])
+def test_unsafe_key_is_refused(
+    tmp_path: Path, wrapper: Path, env: dict[str, str], key: str
+) -> None:
+    seen = run_wrapper(
+        wrapper, ["sync"], cwd=project(tmp_path / "p"), env={**env, "UVMOD_CACHE_KEY": key}
+    )
+    assert seen.returncode == 2 and seen.argv == []
+    assert "refusing to run uv" in seen.stderr
+
+
+@pytest.mark.parametrize(
+    "garbage", ["../../elsewhere-0123456789abcdef", "p-0123", "", "x y-0123456789abcdef"]
+)
+def test_malformed_index_entry_is_recomputed(
+    tmp_path: Path, wrapper: Path, env: dict[str, str], garbage: str
+) -> None:
+    root = project(tmp_path / "w" / "p")
+    first = run_wrapper(wrapper, ["sync"], cwd=root, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    (entry,) = (tmp_path / "depot" / ".uvmod-index").rglob(".uvmod-name")
+    assert entry.read_text() == Path(first).name + "\n"
+    entry.write_text(garbage + "\n")
+    again = run_wrapper(wrapper, ["sync"], cwd=root, env=env).env["UV_PROJECT_ENVIRONMENT"]
+    assert again == first == expected_env(tmp_path, root)
+    assert entry.read_text() == Path(first).name + "\n"

@@ -1,0 +1,229 @@
+"""Issue 3 acceptance: real Lmod, the real uv, a test wheelhouse, no network."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BuildPrefix
+from tests.support.modules import ShellResult, base_env, run_lmod
+from tests.support.tinywheels import make_sdist, make_wheel
+from uvmod import depot
+
+PYPROJECT = """\
+[project]
+name = "{name}"
+version = "0.1"
+requires-python = ">=3.8"
+dependencies = [{deps}]
+
+[tool.uv]
+package = false
+"""
+
+
+@dataclass
+class Site:
+    prefix: Path
+    tmp: Path
+    env: dict[str, str]
+
+    @property
+    def depot(self) -> Path:
+        return self.tmp / "scratch" / "uv-venvs"
+
+    def project(self, path: Path, *deps: str) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        quoted = ", ".join(f'"{d}"' for d in deps)
+        (path / "pyproject.toml").write_text(PYPROJECT.format(name=path.name, deps=quoted))
+        return path
+
+    def run(self, *lines: str, check: bool = True, **extra_env: str) -> ShellResult:
+        return run_lmod(
+            ["module load uv-hpc", *lines],
+            {**self.env, **extra_env},
+            modulepath=[self.prefix / "modulefiles"],
+            check=check,
+            timeout=300,
+        )
+
+    def expected_env(self, root: Path, key: str = "") -> Path:
+        return self.depot / depot.env_name(os.path.realpath(root), key)
+
+
+def uvmod(*args: str) -> str:
+    return shlex.join([sys.executable, "-m", "uvmod", *args])
+
+
+@pytest.fixture
+def site(tmp_path: Path, build_prefix: BuildPrefix) -> Site:
+    wheelhouse = tmp_path / "wheelhouse"
+    make_wheel(wheelhouse / "generic", "tinyone", "1.0")
+    make_sdist(wheelhouse / "generic", "fake", "1.0")
+    prefix = build_prefix(
+        f"""
+[wheelhouse]
+root = "{wheelhouse}"
+pypi = false
+[wheelhouse.arch]
+avx512 = ["generic"]
+avx2 = ["generic"]
+generic = ["generic"]
+[cache_key]
+packages = ["fake"]
+[python]
+downloads = "never"
+"""
+    )
+    env = base_env(
+        tmp_path,
+        {
+            "SCRATCH": str(tmp_path / "scratch"),
+            "RSNT_ARCH": "generic",
+            "UV_PYTHON": sys.executable,
+            "UV_OFFLINE": "1",
+        },
+    )
+    return Site(prefix, tmp_path, env)
+
+
+def test_sync_and_run_offline_leave_only_uv_lock_in_the_project(site: Site) -> None:
+    proj = site.project(site.tmp / "WORK" / "demo", "tinyone")
+    result = site.run(
+        f"cd {shlex.quote(str(proj))}",
+        "uv sync",
+        "uv run python -c 'import sys, tinyone; print(tinyone.VALUE); print(sys.prefix)'",
+    )
+    value, prefix = result.stdout.splitlines()[-2:]
+    venv = site.expected_env(proj)
+    assert value == "tinyone 1.0"
+    assert prefix == str(venv)
+    assert sorted(p.name for p in proj.iterdir()) == ["pyproject.toml", "uv.lock"]
+    assert (venv / "pyvenv.cfg").is_file()
+    # The second call found the environment uv made and wrote the back-pointer.
+    assert depot.read_marker(venv) == depot.Marker(proj, "")
+    path = site.run(f"cd {shlex.quote(str(proj))}", uvmod("venv", "path")).stdout.strip()
+    assert path == str(venv)
+
+
+def test_two_similar_projects_list_and_gc(site: Site) -> None:
+    one = site.project(site.tmp / "W" / "a" / "b_c", "tinyone")
+    two = site.project(site.tmp / "W" / "a_b" / "c", "tinyone")
+    for proj in (one, two):
+        site.run(f"cd {shlex.quote(str(proj))}", "uv sync", "uv run python -c pass")
+    listing = json.loads(site.run(uvmod("venv", "list", "--json")).stdout)
+    by_project = {e["project"]: e for e in listing["environments"]}
+    assert set(by_project) == {str(one), str(two)}
+    assert by_project[str(one)]["path"] != by_project[str(two)]["path"]
+    for proj in (one, two):
+        entry = by_project[str(proj)]
+        assert entry["path"] == str(site.expected_env(proj))
+        assert entry["project_exists"] is True and entry["state"] == "ok"
+        assert entry["files"] > 5 and entry["size"] > 0 and entry["last_used"]
+
+    import shutil
+
+    shutil.rmtree(site.tmp / "W" / "a" / "b_c")
+    dry = site.run(uvmod("venv", "gc")).stdout
+    assert f"would remove {site.expected_env(one)}" in dry
+    assert site.expected_env(one).is_dir()
+    site.run(uvmod("venv", "gc", "--yes"))
+    assert not site.expected_env(one).exists()
+    assert site.expected_env(two).is_dir()
+    human = site.run(uvmod("venv", "list"), COLUMNS="300").stdout
+    (row,) = [line for line in human.splitlines() if site.expected_env(two).name in line]
+    assert str(two) in row and "ok" in row
+
+
+def test_environment_deleted_by_a_purge_is_recreated(site: Site) -> None:
+    import shutil
+
+    proj = site.project(site.tmp / "WORK" / "p", "tinyone")
+    cd = f"cd {shlex.quote(str(proj))}"
+    site.run(cd, "uv sync", "uv run python -c pass")
+    venv = site.expected_env(proj)
+    shutil.rmtree(venv)
+    result = site.run(cd, "uv run python -c 'import sys, tinyone; print(sys.prefix)'")
+    assert result.stdout.splitlines()[-1] == str(venv)
+    assert (venv / "pyvenv.cfg").is_file()
+
+
+def test_partly_purged_environment_is_reported_and_replaced(site: Site) -> None:
+    proj = site.project(site.tmp / "WORK" / "p", "tinyone")
+    cd = f"cd {shlex.quote(str(proj))}"
+    site.run(cd, "uv sync", "uv run python -c pass")
+    venv = site.expected_env(proj)
+    # An age-based purge: the marker (old, never read) and a module file go.
+    (venv / depot.MARKER).unlink()
+    (module,) = venv.glob("lib/python*/site-packages/tinyone.py")
+    module.unlink()
+    listing = json.loads(site.run(uvmod("venv", "list", "--json")).stdout)
+    (entry,) = listing["environments"]
+    assert entry["state"] == "damaged" and entry["missing_files"] == 1
+    result = site.run(cd, "uv run python -c 'import tinyone; print(tinyone.VALUE)'")
+    assert result.stdout.splitlines()[-1] == "tinyone 1.0"
+    assert "partly deleted" in result.stderr
+    assert (venv / "pyvenv.cfg").is_file()
+    gc = site.run(uvmod("venv", "gc", "--yes")).stdout
+    assert "damaged copy" in gc
+    assert not any((site.depot / depot.TRASH).iterdir())
+
+
+def test_sixteen_concurrent_runs_on_a_fresh_project(site: Site) -> None:
+    proj = site.project(site.tmp / "WORK" / "busy", "tinyone")
+    out = site.tmp / "out"
+    out.mkdir()
+    result = site.run(
+        f"cd {shlex.quote(str(proj))}",
+        "for i in $(seq 16); do",
+        "  ( uv run python -c 'import tinyone, sys; print(sys.prefix)' "
+        f">{out}/o$i 2>{out}/e$i; echo $? >{out}/rc$i ) &",
+        "done",
+        "wait",
+        "uv sync --locked",
+    )
+    venv = site.expected_env(proj)
+    for i in range(1, 17):
+        rc = (out / f"rc{i}").read_text().strip()
+        assert rc == "0", (out / f"e{i}").read_text()
+        assert (out / f"o{i}").read_text().strip() == str(venv)
+    entries = [p for p in site.depot.iterdir() if not p.name.startswith(".")]
+    assert entries == [venv]
+    assert not (site.depot / depot.TRASH).exists()
+    assert depot.read_marker(venv) == depot.Marker(proj, "")
+    assert "Resolved" in result.stderr or result.stderr == ""
+
+
+def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
+    """[extra-build-variables] in the wrapper's per-key system uv.toml changes the built-wheel
+    cache shard (DESIGN.md): mpich build, openmpi build, then mpich again served from cache."""
+    proj = site.project(site.tmp / "WORK" / "mpiapp", "fake", "tinyone")
+    show = "uv run python -c 'import fake; print(fake.BUILT_AGAINST, fake.BUILD_KEY)'"
+    cd = f"cd {shlex.quote(str(proj))}"
+    first = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="mpich")
+    assert first.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
+    second = site.run(cd, show, UVMOD_CACHE_KEY="openmpi/4.1.5", FAKE_MPI="openmpi")
+    assert second.stdout.splitlines()[-1] == "openmpi openmpi/4.1.5"
+    assert "Built fake" in second.stderr
+    third = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="changed")
+    assert third.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
+    assert "Built fake" not in third.stderr
+    # The uv cache holds two builds of fake (one per key) but unpacked tinyone only once: only
+    # the packages of [cache_key].packages are isolated per key.
+    archives = site.tmp / "scratch" / "uv" / "archive-v0"
+    assert len(list(archives.glob("*/fake.py"))) == 2
+    assert len(list(archives.glob("*/tinyone.py"))) == 1
+    mpich_env = site.expected_env(proj, "mpich/4.1.2")
+    openmpi_env = site.expected_env(proj, "openmpi/4.1.5")
+    assert mpich_env != openmpi_env and mpich_env.is_dir() and openmpi_env.is_dir()
+    assert depot.read_marker(mpich_env) == depot.Marker(proj, "mpich/4.1.2")
+    # The back-pointer is written by the first call that finds the environment uv made.
+    assert depot.read_marker(openmpi_env) is None
+    site.run(cd, "uv run python -c pass", UVMOD_CACHE_KEY="openmpi/4.1.5")
+    assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5")

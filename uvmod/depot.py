@@ -1,0 +1,155 @@
+"""The environment depot: project root, depot names and the marker, as the sh wrapper does them.
+
+sh/uv-wrapper.sh computes the same things on every uv call; tests/test_depot_names.py runs both
+over many generated paths and keys and requires identical names. Change one, change the other.
+
+Paths are handled as bytes (os.fsencode) because the wrapper works byte-wise (LC_ALL=C): a
+project under a non-UTF-8 directory name must still map to the same environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from uvmod import pathexpr
+from uvmod.config import SiteConfig
+from uvmod.errors import UvmodError
+from uvmod.moduledesc import DEPOT_VARIABLE
+
+HASH_CHARS = 16  # 64 bits of sha256: no collision in any plausible number of projects
+READABLE_MAX = 48  # 48 + 1 + 16 = 65 < 100 characters (issue 3)
+MARKER = ".uvmod-project"
+LAST_USED = ".uvmod-last-used"
+MARKER_HEADER = "uvmod-project 1"
+TRASH = ".uvmod-trash"  # damaged environments the wrapper moved aside
+CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
+INDEX = ".uvmod-index"  # the wrapper's memo of names: <key>/<project path>/.uvmod-name
+
+_WORKSPACE = re.compile(rb"^[ \t]*\[[ \t]*tool\.uv\.workspace[ \t]*\]", re.MULTILINE)
+_UNSAFE_RUN = re.compile(rb"[^A-Za-z0-9._-]+")
+KEY_CHARS = re.compile(r"[A-Za-z0-9._+,/-]*")
+
+
+def _declares_workspace(pyproject: bytes) -> bool:
+    """The wrapper's `grep -Eq '^[[:blank:]]*\\[[[:blank:]]*tool\\.uv\\.workspace...'`."""
+    try:
+        with open(pyproject, "rb") as handle:
+            return _WORKSPACE.search(handle.read()) is not None
+    except OSError:
+        return False
+
+
+def _parent(path: bytes) -> bytes:
+    """sh `${d%/*}` with "" standing for /."""
+    return path.rpartition(b"/")[0]
+
+
+def project_root(start: str | os.PathLike[str]) -> Path | None:
+    """The directory whose environment uv uses when run from `start` (None: not in a project).
+
+    Like uv, but approximated (docs/user-guide.md): the nearest directory with a pyproject.toml,
+    replaced by the nearest ancestor above it whose pyproject.toml has a `[tool.uv.workspace]`
+    header line (membership is not checked). `start` is resolved like `cd -P`.
+    """
+    current = os.fsencode(os.path.realpath(start))
+    current = b"" if current == b"/" else current
+    while True:
+        if os.path.isfile(current + b"/pyproject.toml"):
+            break
+        if not current:
+            return None
+        current = _parent(current)
+    root = current
+    while current:
+        current = _parent(current)
+        candidate = current + b"/pyproject.toml"
+        if os.path.isfile(candidate) and _declares_workspace(candidate):
+            root = current
+            break
+    return Path(os.fsdecode(root or b"/"))
+
+
+def readable_part(root: str | os.PathLike[str]) -> str:
+    """The last path component, runs of bytes outside [A-Za-z0-9._-] as one '_', at most 48
+    characters, a leading '.' as '_' (depot entries starting with '.' are uvmod's own)."""
+    base = os.fsencode(root).rstrip(b"/").rpartition(b"/")[2]
+    text = _UNSAFE_RUN.sub(b"_", base)[:READABLE_MAX].decode("ascii")
+    if not text:
+        return "project"
+    return "_" + text[1:] if text.startswith(".") else text
+
+
+def check_key(key: str, variable: str = "UVMOD_CACHE_KEY") -> str:
+    if not KEY_CHARS.fullmatch(key):
+        raise UvmodError(
+            f"${variable}={key!r} holds characters other than letters, digits and '._+,/-'"
+        )
+    return key
+
+
+def env_name(root: str | os.PathLike[str], key: str = "") -> str:
+    """`<readable>-<hash>`; the hash covers the key, then the real path (one line each: a key has
+    no newline, so the framing is one-to-one even for paths that contain one)."""
+    check_key(key)
+    data = b"uvmod-depot-v1\n" + key.encode() + b"\n" + os.fsencode(root) + b"\n"
+    return f"{readable_part(root)}-{hashlib.sha256(data).hexdigest()[:HASH_CHARS]}"
+
+
+def depot_dir(config: SiteConfig, environ: Mapping[str, str] | None = None) -> Path:
+    """$UVMOD_VENV_DEPOT as the loaded module set it, else the site template expanded here."""
+    env = os.environ if environ is None else environ
+    value = env.get(DEPOT_VARIABLE)
+    if value:
+        return Path(value)
+    try:
+        return Path(pathexpr.expand(pathexpr.parse(config.paths.venv_depot), dict(env)))
+    except KeyError as exc:
+        raise UvmodError(f"paths.venv_depot needs ${exc.args[0]}, which is not set") from None
+
+
+def current_key(config: SiteConfig, environ: Mapping[str, str] | None = None) -> str:
+    env = os.environ if environ is None else environ
+    variable = config.cache_key.variable
+    return check_key(env.get(variable, ""), variable)
+
+
+@dataclass(frozen=True)
+class Marker:
+    project: Path
+    key: str
+
+
+def read_marker(env_dir: Path) -> Marker | None:
+    """The back-pointer, or None when absent or not in our format."""
+    try:
+        data = (env_dir / MARKER).read_bytes()
+    except OSError:
+        return None
+    header, sep, rest = data.partition(b"\n")
+    key, sep2, path = rest.partition(b"\n")
+    if header.decode(errors="replace") != MARKER_HEADER or not sep or not sep2:
+        return None
+    path = path.removesuffix(b"\n")
+    if not path.startswith(b"/"):
+        return None
+    return Marker(Path(os.fsdecode(path)), key.decode(errors="replace"))
+
+
+def write_marker(env_dir: Path, project: Path, key: str) -> None:
+    """The same bytes the wrapper writes, atomically (tmp + rename)."""
+    tmp = env_dir / f"{MARKER}.{os.getpid()}"
+    tmp.write_bytes(
+        MARKER_HEADER.encode() + b"\n" + key.encode() + b"\n" + os.fsencode(project) + b"\n"
+    )
+    os.replace(tmp, env_dir / MARKER)
+
+
+def resolve_user_environment(value: str, root: Path) -> Path:
+    """UV_PROJECT_ENVIRONMENT as uv reads it: absolute as is, relative to the workspace root."""
+    path = Path(value)
+    return path if path.is_absolute() else root / path

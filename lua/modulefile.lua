@@ -111,3 +111,42 @@ for _, action in ipairs(site.actions) do
     prepend_path(action.name, value)
   end
 end
+
+-- The MPI/CUDA cache key as it is now (compute_cache_key: lua/cache_key.lua, pasted above).
+-- This is only right until the next `module swap`: Lmod does not re-evaluate uv-hpc when an MPI
+-- module changes under it. The finalize hook (lua/uvmod_hooks.lua) recomputes the key after every
+-- module command and overwrites it with source "hook"; without the hook the source stays "load"
+-- and `uvmod key` tells a stale key by comparing it with LOADEDMODULES.
+local function family_members(families)
+  local members = {}
+  for _, fam in ipairs(families) do
+    -- Lmod exports the short name of the module holding a family as LMOD_FAMILY_<NAME>
+    -- (MT.lua, setfamily); os.getenv sees values set earlier in the same command too.
+    local member = os.getenv("LMOD_FAMILY_" .. fam:upper())
+    if member ~= nil and member ~= "" then members[#members + 1] = member end
+  end
+  return members
+end
+
+local function loaded_full_names()
+  local names = {}
+  for _, entry in ipairs(loaded_modules()) do names[#names + 1] = entry.fullName end
+  return names
+end
+
+local key_spec = site.cache_key
+if mode() == "unload" then
+  -- setenv is reversed on unload: the variable is unset whatever value is passed.
+  setenv(key_spec.variable, "")
+  setenv(key_spec.source_variable, "")
+else
+  local key = compute_cache_key(key_spec, loaded_full_names(), family_members(key_spec.families))
+  -- No key is an unset variable, not an empty one: the wrapper tests `${VAR:+set}` either way,
+  -- but an unset variable is what `module unload` leaves too, so "no key" has a single spelling.
+  if key == "" then
+    unsetenv(key_spec.variable)
+  else
+    setenv(key_spec.variable, key)
+  end
+  setenv(key_spec.source_variable, "load")
+end

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--project", type=Path, help="look at the project containing DIR (default: the cwd)"
     )
+
+    key = commands.add_parser(
+        "key", help="show the MPI/CUDA cache key and whether it matches the loaded modules"
+    )
+    key.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -79,6 +84,10 @@ def _run(args: argparse.Namespace) -> int:
         from uvmod.commands.doctor import doctor
 
         return doctor(os.environ, as_json=args.json, project=args.project)
+    if args.command == "key":
+        from uvmod.commands.key import show_key
+
+        return show_key(os.environ, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

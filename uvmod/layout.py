@@ -50,6 +50,16 @@ class Layout:
     def lmod_dir(self) -> PurePosixPath:
         return PurePosixPath("lmod")
 
+    @property
+    def lmod_hooks(self) -> PurePosixPath:
+        """The hooks, for a site's own SitePackage.lua to `dofile` (docs/admin-guide.md)."""
+        return self.lmod_dir / "uvmod_hooks.lua"
+
+    @property
+    def lmod_site_package(self) -> PurePosixPath:
+        """Standalone SitePackage.lua, used with LMOD_PACKAGE_PATH=PREFIX/lmod."""
+        return self.lmod_dir / "SitePackage.lua"
+
     def absolute(self, relative: PurePosixPath) -> str:
         """The path as users will see it once the tree is installed at the prefix."""
         return str(self.prefix / relative)

@@ -71,6 +71,14 @@ def plan_tree(
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [PlannedFile(layout.uv_toml(arch), text) for arch, text in policies.items()]
     description = describe(config, layout)
+    # The hooks before the SitePackage.lua that dofile()s them.
+    files.append(PlannedFile(layout.lmod_hooks, lua.render_hooks(description)))
+    files.append(
+        PlannedFile(
+            layout.lmod_site_package,
+            lua.render_site_package(layout.absolute(layout.lmod_hooks)),
+        )
+    )
     files += [
         PlannedFile(layout.lua_modulefile, lua.render_modulefile(description)),
         PlannedFile(layout.tcl_modulefile, tcl.render_modulefile(description)),

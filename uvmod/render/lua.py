@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from uvmod import __version__
-from uvmod.moduledesc import ModuleDescription, PrependPath, SetEnv
+from uvmod.moduledesc import KEY_SOURCE_VARIABLE, ModuleDescription, PrependPath, SetEnv
 from uvmod.pathexpr import ArchRef, EnvRef, Template, Text
 from uvmod.render import MARKER, packaged_text
 
@@ -107,21 +107,59 @@ def description_table(desc: ModuleDescription) -> dict[str, LuaValue]:
             "cpuinfo_variable": desc.arch.cpuinfo_variable,
             "rules": [{"arch": r.arch, "flags": list(r.flags)} for r in desc.arch.rules],
         },
-        "cache_key": {
-            "variable": desc.cache_key.variable,
-            "modules": list(desc.cache_key.modules),
-            "families": list(desc.cache_key.families),
-        },
+        "cache_key": cache_key_table(desc),
         "actions": actions,
     }
+
+
+def cache_key_table(desc: ModuleDescription) -> dict[str, LuaValue]:
+    """`site.cache_key` of the modulefile and of the hooks: what lua/cache_key.lua reads."""
+    return {
+        "variable": desc.cache_key.variable,
+        "source_variable": KEY_SOURCE_VARIABLE,
+        "modules": list(desc.cache_key.modules),
+        "families": list(desc.cache_key.families),
+    }
+
+
+def _header() -> str:
+    return (
+        f"-- {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
+        f"-- Regenerate it from the site configuration instead.\n"
+    )
 
 
 def render_modulefile(desc: ModuleDescription) -> str:
     """The Lmod modulefile: marker header, `local site` data table, then the static body."""
     return (
-        f"-- {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
-        f"-- Regenerate it from the site configuration instead.\n"
-        f"local site = {lua_value(description_table(desc))}\n"
-        f"site.help = {lua_long_string(desc.help_text)}\n\n"
+        _header()
+        + f"local site = {lua_value(description_table(desc))}\n"
+        + f"site.help = {lua_long_string(desc.help_text)}\n\n"
+        + packaged_text("lua", "cache_key.lua")
+        + "\n"
         + packaged_text("lua", "modulefile.lua")
+    )
+
+
+def render_hooks(desc: ModuleDescription) -> str:
+    """PREFIX/lmod/uvmod_hooks.lua: the data the hooks need, the key function, the hooks."""
+    data: dict[str, LuaValue] = {"name": desc.name, "cache_key": cache_key_table(desc)}
+    return (
+        _header()
+        + f"local site = {lua_value(data)}\n\n"
+        + packaged_text("lua", "cache_key.lua")
+        + "\n"
+        + packaged_text("lua", "uvmod_hooks.lua")
+    )
+
+
+def render_site_package(hooks_path: str) -> str:
+    """PREFIX/lmod/SitePackage.lua for LMOD_PACKAGE_PATH=PREFIX/lmod: the same one `dofile` line
+    the admin guide gives sites that already have a SitePackage.lua, so both routes run the same
+    code."""
+    return (
+        _header()
+        + "-- Lmod loads the first SitePackage.lua on LMOD_PACKAGE_PATH (utils.lua,\n"
+        + "-- initialize_lmod); a site with its own SitePackage.lua adds the line below to it.\n"
+        + f"dofile({lua_string(hooks_path)})\n"
     )

@@ -1,0 +1,63 @@
+# The stale-key check for POSIX sh, for the uv wrapper to call on every run.
+#
+# A function only: the wrapper's build pastes this text in front of its body, the way
+# lua/cache_key.lua is pasted into the modulefile. It repeats the comparison of `uvmod key`
+# (uvmod/cachekey.py, KeyStatus.stale) with builtins only, no sort, no subprocess:
+#
+#   uvmod_key_current KEY LOADED NAMES FAMILY_VARS
+#     KEY          the value of the key variable, "" when unset
+#     LOADED       $LOADEDMODULES: colon-separated full names of the loaded modules
+#     NAMES        space-separated [cache_key].modules
+#     FAMILY_VARS  space-separated names of the variables holding the module of each family of
+#                  [cache_key].families: LMOD_FAMILY_<NAME> and MODULES_FAMILY_<NAME>
+#   Exit status 0 when KEY lists exactly the loaded modules that belong in the key, 1 when it
+#   is stale (the fix: `module reload uv-hpc`, or the site installs the Lmod hook).
+#
+# KEY is compared as a set: every loaded module that belongs in the key is in KEY, and KEY has
+# no other entry (same count). uvmod writes keys sorted, so a set match is an exact match for any
+# key uvmod wrote. A loaded module belongs in the key when its full name is one of the names or
+# starts with one of them followed by "/" (lua/cache_key.lua, is_module).
+#
+# Every variable starts with _uk_; IFS and the noglob option are restored before returning
+# (module names are split with globbing off: a name is never a pattern).
+uvmod_key_current() {
+  _uk_key=$1
+  _uk_loaded=$2
+  _uk_names=$3
+  _uk_famvars=$4
+  _uk_ifs_set=${IFS+x}
+  _uk_ifs=${IFS-}
+  case $- in
+    *f*) _uk_noglob=x ;;
+    *) _uk_noglob= ; set -f ;;
+  esac
+  IFS=' '
+  for _uk_var in $_uk_famvars; do
+    eval "_uk_member=\${$_uk_var-}"
+    if [ -n "$_uk_member" ]; then _uk_names="$_uk_names $_uk_member"; fi
+  done
+  _uk_status=0
+  _uk_matched=0
+  IFS=:
+  for _uk_full in $_uk_loaded; do
+    IFS=' '
+    for _uk_name in $_uk_names; do
+      case $_uk_full in
+        "$_uk_name" | "$_uk_name"/*)
+          _uk_matched=$((_uk_matched + 1))
+          case ,$_uk_key, in
+            *",$_uk_full,"*) ;;
+            *) _uk_status=1 ;;
+          esac
+          break ;;
+      esac
+    done
+  done
+  _uk_parts=0
+  IFS=,
+  for _uk_part in $_uk_key; do _uk_parts=$((_uk_parts + 1)); done
+  if [ "$_uk_parts" -ne "$_uk_matched" ]; then _uk_status=1; fi
+  if [ -n "$_uk_ifs_set" ]; then IFS=$_uk_ifs; else unset IFS; fi
+  if [ -z "$_uk_noglob" ]; then set +f; fi
+  return "$_uk_status"
+}

@@ -1,0 +1,4 @@
+-- Test stand-in for the real mpich 3.4.3: sets what a build would see through mpicc/nvcc.
+whatis("Name: mpich (uvmod test module)")
+family("mpi")
+setenv("FAKE_MPI", "mpich-3.4.3")

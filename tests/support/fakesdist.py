@@ -1,0 +1,99 @@
+"""A test sdist standing in for mpi4py: its build bakes the MPI it sees into the wheel.
+
+`fake` has an in-tree PEP 517 back-end (`backend-path`, `requires = []`), so uv builds it offline
+with nothing to download. The back-end reads `FAKE_MPI` (set by the test MPI modulefiles, the way
+a real build finds `mpicc` through the loaded module) and writes `fake.BUILT_AGAINST`; every build
+appends one line to `$FAKE_BUILD_LOG` when set, so a test can count the builds uv ran.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+from pathlib import Path
+
+BACKEND = textwrap.dedent(
+    '''
+    """In-tree PEP 517 back-end of the `fake` test package (tests/support/fakesdist.py)."""
+    import base64
+    import hashlib
+    import os
+    import zipfile
+
+    NAME = "{name}"
+    VERSION = "{version}"
+    DIST_INFO = NAME + "-" + VERSION + ".dist-info"
+    METADATA = "Metadata-Version: 2.1\\nName: " + NAME + "\\nVersion: " + VERSION + "\\n"
+
+
+    def get_requires_for_build_wheel(config_settings=None):
+        return []
+
+
+    def get_requires_for_build_sdist(config_settings=None):
+        return []
+
+
+    def _record(path, data):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return path + ",sha256=" + digest + "," + str(len(data))
+
+
+    def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+        built_against = os.environ.get("FAKE_MPI")
+        log = os.environ.get("FAKE_BUILD_LOG")
+        if log:
+            with open(log, "a") as handle:
+                handle.write(str(built_against) + "\\n")
+        files = {{
+            NAME + "/__init__.py": ("BUILT_AGAINST = " + repr(built_against) + "\\n").encode(),
+            DIST_INFO + "/METADATA": METADATA.encode(),
+            DIST_INFO + "/WHEEL": (
+                "Wheel-Version: 1.0\\nGenerator: fakebackend\\nRoot-Is-Purelib: true\\n"
+                "Tag: py3-none-any\\n"
+            ).encode(),
+        }}
+        record = [_record(path, data) for path, data in files.items()]
+        record.append(DIST_INFO + "/RECORD,,")
+        files[DIST_INFO + "/RECORD"] = ("\\n".join(record) + "\\n").encode()
+        filename = NAME + "-" + VERSION + "-py3-none-any.whl"
+        with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as archive:
+            for path, data in files.items():
+                archive.writestr(path, data)
+        return filename
+    '''
+)
+
+
+def write_fake_sdist(dest: Path, name: str = "fake", version: str = "1.0") -> Path:
+    """Write `<name>-<version>.tar.gz` into `dest`; return its path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    root = f"{name}-{version}"
+    pyproject = textwrap.dedent(
+        f"""\
+        [build-system]
+        requires = []
+        build-backend = "fakebackend"
+        backend-path = ["_backend"]
+
+        [project]
+        name = "{name}"
+        version = "{version}"
+        """
+    )
+    pkg_info = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    members = {
+        f"{root}/pyproject.toml": pyproject,
+        f"{root}/PKG-INFO": pkg_info,
+        f"{root}/_backend/fakebackend.py": BACKEND.format(name=name, version=version),
+    }
+    path = dest / f"{root}.tar.gz"
+    with tarfile.open(path, "w:gz") as archive:
+        for member, text in members.items():
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
+    return path

@@ -13,7 +13,16 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from uvmod.doctor import filesystems, findings, module, settings, wheelhouse
+from uvmod.doctor import (
+    environments,
+    filesystems,
+    findings,
+    keys,
+    module,
+    purge,
+    settings,
+    wheelhouse,
+)
 from uvmod.doctor.context import Context, make_context
 from uvmod.doctor.result import TROUBLESHOOTING, Result, Status, found
 
@@ -31,6 +40,12 @@ CHECKS: tuple[Check, ...] = (
     filesystems.check_cache_and_envs,
     filesystems.check_project_venvs,
     filesystems.check_locking,
+    keys.check_key,
+    keys.check_builds,
+    environments.check_project_env,
+    environments.check_orphans,
+    purge.check_purge_envs,
+    purge.check_purge_cache,
 )
 
 

@@ -6,12 +6,12 @@ a prepared environment (and a clock) without patching globals.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from uvmod import depot
 from uvmod.config import SiteConfig, load_config
 from uvmod.errors import ConfigError
 from uvmod.moduledesc import ARCH_VARIABLE, DEPOT_VARIABLE
@@ -69,16 +69,6 @@ class Context:
         return cast(T, self._cache[name])
 
 
-def find_project(start: Path) -> Path | None:
-    """The nearest directory at or above `start` holding a pyproject.toml (uv's project
-    discovery; workspaces are handled by the wrapper's own rule once merged)."""
-    current = Path(os.path.realpath(start))
-    for candidate in (current, *current.parents):
-        if (candidate / "pyproject.toml").is_file():
-            return candidate
-    return None
-
-
 def make_context(
     environ: Mapping[str, str], project: Path | None, cwd: Path, now: float
 ) -> Context:
@@ -92,4 +82,4 @@ def make_context(
     except ConfigError as exc:
         facts = SiteFacts(load_config(None), None, None)
         error = "; ".join(exc.messages)
-    return Context(environ, facts, error, find_project(start), now)
+    return Context(environ, facts, error, depot.project_root(start), now)

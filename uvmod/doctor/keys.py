@@ -1,0 +1,91 @@
+"""The MPI/CUDA cache key: current with the loaded modules, and matched by what was built.
+
+uv keys a wheel built from an sdist on the sdist only, so the wrapper hands uv
+`[extra-build-variables]` with the key for `[cache_key].packages` (DESIGN.md), and uv records
+the variables of each build in the dist-info's `uv_build.json` (see uvmod/doctor/envs.py).
+A package whose recorded key differs from the loaded modules' was built against other MPI/CUDA
+libraries than the ones the job will load.
+"""
+
+from __future__ import annotations
+
+from uvmod.cachekey import KeyStatus, key_status
+from uvmod.doctor import findings
+from uvmod.doctor.context import Context
+from uvmod.doctor.envs import installed, normalize, project_env
+from uvmod.doctor.result import Result, Status, found, ok
+
+
+def _status(ctx: Context) -> KeyStatus:
+    return key_status(ctx.config.cache_key, ctx.module_name, ctx.environ)
+
+
+def _shown(value: str | None) -> str:
+    return "unset" if not value else repr(value)
+
+
+def check_key(ctx: Context) -> Result:
+    check = "cache_key.current"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    status = _status(ctx)
+    fix = status.fix()
+    if fix is not None:
+        command, why = fix
+        return found(
+            check,
+            Status.FAIL,
+            findings.KEY_STALE,
+            f"{status.variable} is {_shown(status.actual)}, the loaded modules give "
+            f"{_shown(status.expected)}: {why}",
+            command,
+        )
+    source = {
+        "hook": "kept current by the Lmod hook",
+        "load": f"set when {ctx.module_name} was loaded (no Lmod hook: it will not follow a swap)",
+    }.get(status.source or "", "source unknown")
+    return ok(
+        check,
+        f"{status.variable}={status.expected or '(none)'} matches the loaded modules; {source}",
+    )
+
+
+def check_builds(ctx: Context) -> Result:
+    check = "cache_key.builds"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = project_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no project environment to look at")
+    status = _status(ctx)
+    keyed = {normalize(p) for p in ctx.config.cache_key.packages}
+    variable = status.variable
+    wrong: list[str] = []
+    names: list[str] = []
+    checked = 0
+    for dist in installed(env.path):
+        if normalize(dist.name) not in keyed:
+            continue
+        variables = dist.build_variables()
+        if variables is None:
+            continue  # a wheel from the wheelhouse or an index: nothing was built here
+        checked += 1
+        built = variables.get(variable, "")
+        if built != status.expected:
+            wrong.append(f"{dist.name} {dist.version} was built with {variable}={_shown(built)}")
+            names.append(dist.name)
+    if not wrong:
+        return ok(
+            check, f"{checked} package(s) built from source in {env.path}, all with the current key"
+        )
+    if status.stale:
+        fix = f"module reload {ctx.module_name}, then uv sync"
+    else:
+        fix = "uv sync " + " ".join(f"--reinstall-package {n}" for n in names)
+    return found(
+        check,
+        Status.FAIL,
+        findings.BUILT_WITH_OTHER_KEY,
+        f"{'; '.join(wrong)} in {env.path}; the loaded modules give {_shown(status.expected)}",
+        fix,
+    )

@@ -18,7 +18,7 @@ from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.environments import depot_entries, listing
 from uvmod.doctor.result import Result, Status, found, ok
-from uvmod.doctor.walk import human_size, usage
+from uvmod.doctor.walk import human_size, usage_keeping_times
 
 DAY = 86400
 
@@ -71,7 +71,7 @@ def check_purge_cache(ctx: Context) -> Result:
     old = [e for e in entries if ctx.now - _last_used(e) > days * DAY]
     if not old:
         return ok(check, f"all {len(entries)} unpacked wheel(s) in {cache} used within {days} days")
-    used = [usage(e) if e.is_dir() else None for e in old]
+    used = [usage_keeping_times(e) if e.is_dir() else None for e in old]
     size = sum(u.size for u in used if u)
     files = sum(u.files for u in used if u)
     return found(

@@ -14,6 +14,39 @@ class Usage:
     size: int  # bytes (st_size; hardlinked files counted once per name)
 
 
+def usage_keeping_times(root: Path) -> Usage:
+    """usage(), putting back the atime of every directory it lists.
+
+    Listing a directory updates its atime (on relatime mounts when the atime is older than a day
+    or than the mtime), and the purge check reads atimes as "last used": measuring an entry must
+    not make it look used. Files are only lstat()ed, which leaves their atime alone.
+    """
+    files = size = 0
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            before = os.lstat(directory)
+            with os.scandir(directory) as entries:
+                listed = list(entries)
+        except OSError:
+            continue
+        try:
+            os.utime(directory, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
+        except OSError:
+            pass  # not ours to change: the measurement still stands
+        for entry in listed:
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+                continue
+            try:
+                size += entry.stat(follow_symlinks=False).st_size
+            except OSError:
+                continue
+            files += 1
+    return Usage(files, size)
+
+
 def usage(root: Path) -> Usage:
     files = size = 0
     for dirpath, dirnames, filenames in os.walk(root):

@@ -258,6 +258,27 @@ def test_wheelhouse_directory_missing_and_empty(
     )
 
 
+def test_tree_built_where_a_wheelhouse_directory_was_missing(
+    tmp_path: Path, build_prefix: BuildPrefix, wheelhouse_site: str
+) -> None:
+    root = tmp_path / "wheelhouse"
+    next((root / "avx2").glob("numpy-*.whl")).rename(tmp_path / "numpy.whl")
+    (root / "avx2").rmdir()
+    prefix = build_prefix(wheelhouse_site)  # warns, and leaves avx2 out of uv.toml
+    env = loaded_env(tmp_path, prefix)
+    assert run_doctor(env, cwd=tmp_path).check("config.system")["status"] == "ok"
+    (root / "avx2").mkdir()  # mounted on this node, but not in the policy uv reads
+    (tmp_path / "numpy.whl").rename(root / "avx2" / "numpy.whl")
+    report = run_doctor(env, cwd=tmp_path)
+    report.assert_found(
+        "config.system",
+        "warn",
+        "the site uv.toml does not match the site configuration: "
+        f"{prefix}/uv-hpc/1.0/etc/avx2/uv/uv.toml: index differ",
+        "rerun `uvmod build-modulefiles` on a node that sees the whole wheelhouse",
+    )
+
+
 def test_cli_doctor_json_and_bad_project(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

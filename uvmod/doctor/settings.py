@@ -18,6 +18,7 @@ from typing import Any
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, ok
+from uvmod.render.uvtoml import policy, wheelhouse_dirs
 
 # Settings that decide which indexes and wheels uv uses (uv's settings reference). A `[pip]`
 # table holds the same keys for `uv pip` and is checked too.
@@ -113,7 +114,46 @@ def check_system_config(ctx: Context) -> Result:
             f"take {actual.parent.parent} out of XDG_CONFIG_DIRS, or `module reload "
             f"{ctx.module_name}` after loading the module that adds it",
         )
+    try:
+        drift = policy_drift(ctx, expected)
+    except ValueError as exc:
+        return _invalid(check, str(exc))
+    if drift:
+        return found(
+            check,
+            Status.WARN,
+            findings.SITE_POLICY_DRIFT,
+            f"{expected}: {', '.join(drift)} differ from what the site configuration gives "
+            "for the wheelhouse directories present on this node",
+            "ask your administrator to rerun `uvmod build-modulefiles` on a node that sees the "
+            "whole wheelhouse",
+        )
     return ok(check, f"uv reads the site policy {expected}")
+
+
+# The settings render/uvtoml.py's policy() writes.
+POLICY_SETTINGS = ("index", "find-links", "no-index", "index-strategy", "no-build-package")
+
+
+def policy_drift(ctx: Context, path: Path) -> list[str]:
+    """Policy settings whose value in the site uv.toml differs from policy() for the directories
+    present here. Directories missing here are ignored on both sides (the wheelhouse check
+    reports them), so what remains is a tree built where the wheelhouse looked different, or a
+    hand-edited file."""
+    arch = ctx.arch or ""
+    missing = frozenset(d for _, d in wheelhouse_dirs(ctx.config, arch) if not Path(d).is_dir())
+    want = policy(ctx.config, arch, missing)
+    table = read_toml(path)
+    have = {key: table[key] for key in POLICY_SETTINGS if key in table}
+    if isinstance(have.get("index"), list):
+        have["index"] = [
+            i for i in have["index"] if not (isinstance(i, dict) and i.get("url") in missing)
+        ]
+        if not have["index"]:
+            del have["index"]
+    if isinstance(have.get("find-links"), list):
+        have["find-links"] = [d for d in have["find-links"] if d not in missing]
+    return sorted(key for key in POLICY_SETTINGS if want.get(key) != have.get(key))
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -152,7 +152,9 @@ def _checks_with(lock: filesystems.Lock) -> tuple[Check, ...]:
     def check_locking(ctx: Context) -> Result:
         return filesystems.check_locking(ctx, lock)
 
-    return tuple(check_locking if c is filesystems.check_locking else c for c in CHECKS)
+    return tuple(
+        Check(c.id, check_locking) if c.run is filesystems.check_locking else c for c in CHECKS
+    )
 
 
 def test_flock_not_supported(tmp_path: Path, build_prefix: BuildPrefix) -> None:

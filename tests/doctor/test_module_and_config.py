@@ -289,3 +289,37 @@ def test_cli_doctor_json_and_bad_project(
     assert data["checks"][0]["finding"].startswith("the uv module is not loaded")
     assert main(["doctor", "--project", str(tmp_path / "nowhere")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_every_check_reports_under_its_registered_id(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    from uvmod.commands.doctor import CHECKS
+
+    prefix = build_prefix()
+    env = loaded_env(tmp_path, prefix)
+    report = run_doctor(env, cwd=make_project(tmp_path / "p"))
+    assert [c["check"] for c in report.data["checks"]] == [c.id for c in CHECKS]
+
+
+def test_an_unreadable_path_fails_one_check_not_the_run(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    from uvmod.commands.doctor import CHECKS, Check
+    from uvmod.doctor.context import Context
+    from uvmod.doctor.result import Result
+
+    def unreadable(ctx: Context) -> Result:
+        raise PermissionError(13, "Permission denied", "/scratch/other-user")
+
+    checks = (CHECKS[0], Check("wheelhouse", unreadable), CHECKS[-1])
+    env = loaded_env(tmp_path, build_prefix())
+    report = run_doctor(env, cwd=tmp_path, checks=checks)
+    assert report.code == 1
+    report.assert_found(
+        "wheelhouse",
+        "fail",
+        "a check could not read what it needs: /scratch/other-user: Permission denied",
+        "check the permissions and mounts of that path",
+    )
+    assert len(report.data["checks"]) == 3

@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -26,26 +27,33 @@ from uvmod.doctor import (
 from uvmod.doctor.context import Context, make_context
 from uvmod.doctor.result import TROUBLESHOOTING, Result, Status, found
 
-Check = Callable[[Context], Result]
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its stable id (also in each result it returns) and the function."""
+
+    id: str
+    run: Callable[[Context], Result]
+
 
 CHECKS: tuple[Check, ...] = (
-    module.check_module,
-    module.check_wrapper,
-    module.check_real_uv,
-    settings.check_system_config,
-    settings.check_user_config,
-    settings.check_project_config,
-    settings.check_variables,
-    wheelhouse.check_wheelhouse,
-    filesystems.check_cache_and_envs,
-    filesystems.check_project_venvs,
-    filesystems.check_locking,
-    keys.check_key,
-    keys.check_builds,
-    environments.check_project_env,
-    environments.check_orphans,
-    purge.check_purge_envs,
-    purge.check_purge_cache,
+    Check("module.loaded", module.check_module),
+    Check("module.wrapper", module.check_wrapper),
+    Check("module.real_uv", module.check_real_uv),
+    Check("config.system", settings.check_system_config),
+    Check("config.user", settings.check_user_config),
+    Check("config.project", settings.check_project_config),
+    Check("config.variables", settings.check_variables),
+    Check("wheelhouse", wheelhouse.check_wheelhouse),
+    Check("filesystems.same", filesystems.check_cache_and_envs),
+    Check("filesystems.project", filesystems.check_project_venvs),
+    Check("filesystems.flock", filesystems.check_locking),
+    Check("cache_key.current", keys.check_key),
+    Check("cache_key.builds", keys.check_builds),
+    Check("depot.project", environments.check_project_env),
+    Check("depot.orphans", environments.check_orphans),
+    Check("purge.environments", purge.check_purge_envs),
+    Check("purge.cache", purge.check_purge_cache),
 )
 
 
@@ -53,13 +61,12 @@ def run_checks(ctx: Context, checks: Sequence[Check] = CHECKS) -> list[Result]:
     results = []
     for check in checks:
         try:
-            results.append(check(ctx))
+            results.append(check.run(ctx))
         except OSError as exc:
             # Doctor runs on broken set-ups: one unreadable path must not hide the other checks.
-            name = check.__module__.rsplit(".", 1)[-1] + "." + check.__name__.removeprefix("check_")
             results.append(
                 found(
-                    name,
+                    check.id,
                     Status.FAIL,
                     findings.CHECK_ERROR,
                     f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "),

@@ -135,10 +135,11 @@ def test_uv_index_set_by_hand(tmp_path: Path, build_prefix: BuildPrefix) -> None
     env = loaded_env(tmp_path, prefix)
     env["UV_INDEX"] = "/home/me/wheels"
     report = run_doctor(env, cwd=tmp_path)
+    assert report.code == 0
     report.assert_found(
         "config.variables",
         "warn",
-        "UV_ variables change the site index policy: UV_INDEX=/home/me/wheels take precedence",
+        "UV_ variables change the site index policy: UV_INDEX=/home/me/wheels (takes precedence",
         "unset UV_INDEX",
     )
 
@@ -323,3 +324,16 @@ def test_an_unreadable_path_fails_one_check_not_the_run(
         "check the permissions and mounts of that path",
     )
     assert len(report.data["checks"]) == 3
+
+
+def test_several_index_variables_are_all_named(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    env = loaded_env(tmp_path, build_prefix())
+    env.update({"UV_FIND_LINKS": "/a,/b", "UV_INDEX_STRATEGY": "first-index", "UV_OFFLINE": "1"})
+    report = run_doctor(env, cwd=tmp_path)
+    result = report.assert_found(
+        "config.variables",
+        "warn",
+        "UV_FIND_LINKS=/a,/b, UV_INDEX_STRATEGY=first-index (take precedence",
+        "unset UV_FIND_LINKS UV_INDEX_STRATEGY",
+    )
+    assert "UV_OFFLINE" not in result["finding"]  # not an index setting

@@ -261,6 +261,6 @@ def check_variables(ctx: Context) -> Result:
         check,
         Status.WARN,
         findings.ENV_OVERRIDE,
-        f"{shown} take precedence over every uv.toml",
+        f"{shown} ({'takes' if len(names) == 1 else 'take'} precedence over every uv.toml)",
         "unset " + " ".join(names),
     )

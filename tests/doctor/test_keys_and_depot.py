@@ -309,3 +309,35 @@ def test_not_in_a_project(site: Site) -> None:
         .check("depot.project")["finding"]
         .startswith("no environment yet; `uv sync` creates ")
     )
+
+
+TCL_STANDINS = Path(__file__).parent.parent / "data" / "tcl-modulefiles"
+
+
+def test_stale_key_under_environment_modules(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    """Environment Modules cannot follow an MPI module loaded after uv-hpc, and `module reload`
+    keeps the order: doctor gives `module switch uv-hpc`, which works."""
+    from tests.support.modules import run_envmodules
+
+    prefix = build_prefix()
+    env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
+    steps = ["module load uv-hpc", "module load mpich"]
+
+    def shell(*lines: str) -> dict[str, str]:
+        return run_envmodules(
+            list(lines), env, modulepath=[prefix / "modulefiles", TCL_STANDINS]
+        ).environ
+
+    report = run_doctor(shell(*steps), cwd=tmp_path)
+    assert report.check("module.loaded")["finding"].startswith("uv-hpc/1.0 is loaded from")
+    report.assert_found(
+        "cache_key.current",
+        "fail",
+        "the cache key is stale: UVMOD_CACHE_KEY is unset, the loaded modules give "
+        "'mpich/4.1.2': Environment Modules follows only the MPI/CUDA modules loaded before uv-hpc",
+        "module switch uv-hpc",
+    )
+    assert run_doctor(shell(*steps, "module reload"), cwd=tmp_path).code == 1  # why not reload
+    fixed = run_doctor(shell(*steps, "module switch uv-hpc"), cwd=tmp_path)
+    assert fixed.check("cache_key.current")["status"] == "ok"
+    assert fixed.code == 0, fixed.text

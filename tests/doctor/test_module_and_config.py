@@ -337,3 +337,13 @@ def test_several_index_variables_are_all_named(tmp_path: Path, build_prefix: Bui
         "unset UV_FIND_LINKS UV_INDEX_STRATEGY",
     )
     assert "UV_OFFLINE" not in result["finding"]  # not an index setting
+
+
+def test_brackets_in_paths_are_printed_as_is(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    # rich reads [red]...[/red] as markup: paths and values must not be.
+    env = loaded_env(tmp_path, build_prefix())
+    env["UV_INDEX"] = "/data/[bold]wheels[/bold]"
+    project = make_project(tmp_path / "[red]proj")
+    report = run_doctor(env, cwd=project)
+    assert "UV_INDEX=/data/[bold]wheels[/bold]" in report.text
+    assert f"uvmod doctor (project {project})" in report.text

@@ -100,7 +100,7 @@ def render_table(ctx: Context, results: Sequence[Result], out: TextIO, width: in
 
     console = Console(file=out, width=width, highlight=False)
     where = f"project {ctx.project}" if ctx.project else "no project"
-    table = Table(title=f"uvmod doctor ({where})", show_lines=True)
+    table = Table(title=escape(f"uvmod doctor ({where})"), show_lines=True)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("finding and fix", overflow="fold")

@@ -7,9 +7,10 @@
 #   UVMOD_KEY_PACKAGES   space-separated packages that get the key as an extra build variable
 #
 # It runs on every uv call, so: POSIX sh only, no Python, no subprocess on the common path.
-# Outside a project it runs a few builtins and execs; inside a project it adds one sha256sum
-# (the depot name) and a few stat()s. uvmod/depot.py computes exactly the same names; the tests
-# compare the two over many generated paths. Every internal variable starts with _uvmod_.
+# Outside a project it runs a few builtins and execs; inside a project it adds a few stat()s
+# and one builtin read (one sha256sum the first time: the depot name). uvmod/depot.py computes
+# exactly the same names; tests/test_depot_names.py compares the two over many generated paths.
+# Every internal variable starts with _uvmod_.
 
 # Commands that never touch a project environment or build anything: exec straight away
 # (keeps `uv --version` within a few per cent of the real binary).
@@ -30,13 +31,17 @@ _uvmod_say() {
   printf '%s\n' "uv-hpc: $*" >&2
 }
 
+# `cd -P .` below rewrites PWD and OLDPWD: uv's children (uv run) get them back as they were.
 _uvmod_exec() {
   if [ -n "$_uvmod_lc_set" ]; then LC_ALL=$_uvmod_lc; else unset LC_ALL; fi
   if [ -n "$_uvmod_pwd_set" ]; then PWD=$_uvmod_pwd; fi
+  if [ -n "$_uvmod_oldpwd_set" ]; then OLDPWD=$_uvmod_oldpwd; else unset OLDPWD; fi
   exec "$UVMOD_REAL_UV" "$@"
 }
 _uvmod_pwd_set=${PWD+x}
 _uvmod_pwd=${PWD-}
+_uvmod_oldpwd_set=${OLDPWD+x}
+_uvmod_oldpwd=${OLDPWD-}
 
 # --- The cache key (DESIGN.md: module full names joined with ','). ----------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -54,7 +59,7 @@ esac
 # positional argument is the command to run and everything after it belongs to that command
 # (`uv run python x.py --project y`), so the scan stops there; to find that argument it must skip
 # the values of uv's options that take one (list from `uv run --help` of uv 0.13.8, checked by
-# tests/test_wrapper_args.py). Other subcommands have no trailing command: scan up to `--`.
+# tests/test_wrapper.py). Other subcommands have no trailing command: scan up to `--`.
 _uvmod_cmd=
 _uvmod_project=${UV_PROJECT-}
 _uvmod_directory=${UV_WORKING_DIR-}
@@ -260,11 +265,11 @@ _uvmod_env=$UVMOD_VENV_DEPOT/$_uvmod_name
 # is not, files were purged from this environment, maybe from site-packages: move it aside so
 # uv builds a fresh one, and say so. uv itself recreates an environment that is absent or lacks
 # bin/python or pyvenv.cfg.
+# Order matters with concurrent calls: .uvmod-last-used is tested before the marker, and written
+# after it, so a call racing the one that marks a new environment never sees "used, unmarked".
 _uvmod_marker=$_uvmod_env/.uvmod-project
 _uvmod_used=$_uvmod_env/.uvmod-last-used
-if [ -f "$_uvmod_marker" ]; then
-  { true >"$_uvmod_used"; } 2>/dev/null
-elif [ -f "$_uvmod_used" ]; then
+if [ -f "$_uvmod_used" ] && [ ! -f "$_uvmod_marker" ]; then
   _uvmod_trash=$UVMOD_VENV_DEPOT/.uvmod-trash/$_uvmod_name.$$
   if mkdir -p "$UVMOD_VENV_DEPOT/.uvmod-trash" && mv "$_uvmod_env" "$_uvmod_trash" 2>/dev/null
   then
@@ -272,6 +277,8 @@ elif [ -f "$_uvmod_used" ]; then
       "moved it to $_uvmod_trash and uv will create a fresh one." \
       "'uvmod venv gc --yes' deletes the old copy."
   fi
+elif [ -f "$_uvmod_marker" ]; then
+  { true >"$_uvmod_used"; } 2>/dev/null
 elif [ -f "$_uvmod_env/pyvenv.cfg" ]; then
   _uvmod_tmp=$_uvmod_marker.$$
   if { printf 'uvmod-project 1\n%s\n%s\n' "$_uvmod_key" "$_uvmod_root" >"$_uvmod_tmp"; } \

@@ -74,6 +74,8 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
     kept = make_env(depot_dir, "alive-0000000000000001", alive)
     gone = make_env(depot_dir, "gone-0000000000000002", work / "gone")
     unmounted = make_env(depot_dir, "far-0000000000000003", Path("/no-such-fs-uvmod/x/p"))
+    (tmp_path / "mountpoint").mkdir()  # what an unmounted $WORK looks like
+    unmounted2 = make_env(depot_dir, "mnt-0000000000000006", tmp_path / "mountpoint" / "u" / "p")
     unmarked = make_env(depot_dir, "anon-0000000000000004", None)
     (unmarked / depot.LAST_USED).unlink(missing_ok=True)
     trash = make_env(depot_dir / depot.TRASH, "old-0000000000000005.123", work / "alive")
@@ -89,6 +91,7 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
         "gone-0000000000000002": ("ok", "gone"),
         "far-0000000000000003": ("ok", "unknown"),
         "anon-0000000000000004": ("unmarked", ""),
+        "mnt-0000000000000006": ("ok", "unknown"),
         "old-0000000000000005.123": ("trash", "present"),
     }
 
@@ -102,7 +105,7 @@ def test_gc_removes_only_marked_environments_of_gone_projects(
 
     assert main(["venv", "gc", "--yes"]) == 0
     assert not gone.exists() and not trash.exists()
-    assert kept.is_dir() and unmounted.is_dir() and unmarked.is_dir()
+    assert kept.is_dir() and unmounted.is_dir() and unmounted2.is_dir() and unmarked.is_dir()
     assert not (depot_dir / depot.INDEX).exists()
 
 
@@ -139,3 +142,11 @@ def test_gc_drops_per_key_configs_of_other_builds_only(
     assert main(["venv", "gc", "--yes"]) == 0
     assert sorted(p.name for p in configs.iterdir()) == [current]
     assert "0123456789abcdef (cache" in capsys.readouterr().out
+
+
+def test_reading_the_marker_keeps_its_access_time(tmp_path: Path) -> None:
+    env = make_env(tmp_path, "p-0000000000000001", tmp_path / "p")
+    marker = env / depot.MARKER
+    os.utime(marker, (1_000_000, 1_000_000))  # an old file, as a purge would see it
+    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "")
+    assert marker.stat().st_atime == 1_000_000

@@ -82,8 +82,16 @@ def test_project_gets_its_depot_environment_and_nothing_else_changes(
 ) -> None:
     root = project(tmp_path / "w" / "proj")
     (root / "src" / "pkg").mkdir(parents=True)
-    env_with_locale = {**env, "LC_ALL": "en_US.UTF-8", "PWD": str(root / "src" / "pkg")}
+    env_with_locale = {
+        **env,
+        "LC_ALL": "en_US.UTF-8",
+        "PWD": str(root / "src" / "pkg"),
+        "OLDPWD": "/previous",
+    }
     seen = run_wrapper(wrapper, ["sync"], cwd=root / "src" / "pkg", env=env_with_locale)
+    assert seen.env["OLDPWD"] == "/previous"
+    no_oldpwd = {k: v for k, v in env_with_locale.items() if k != "OLDPWD"}
+    assert "OLDPWD" not in run_wrapper(wrapper, ["sync"], cwd=root, env=no_oldpwd).env
     assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root)
     assert re.fullmatch(r"proj-[0-9a-f]{16}", Path(seen.env["UV_PROJECT_ENVIRONMENT"]).name)
     assert seen.env["LC_ALL"] == "en_US.UTF-8"  # the wrapper's LC_ALL=C is not leaked

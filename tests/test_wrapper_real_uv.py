@@ -57,6 +57,10 @@ class Site:
         return self.depot / depot.env_name(os.path.realpath(root), key)
 
 
+def key(value: str) -> str:
+    return f"export UVMOD_CACHE_KEY={shlex.quote(value)}"
+
+
 def uvmod(*args: str) -> str:
     return shlex.join([sys.executable, "-m", "uvmod", *args])
 
@@ -65,6 +69,7 @@ def uvmod(*args: str) -> str:
 def site(tmp_path: Path, build_prefix: BuildPrefix) -> Site:
     wheelhouse = tmp_path / "wheelhouse"
     make_wheel(wheelhouse / "generic", "tinyone", "1.0")
+    make_wheel(wheelhouse / "generic", "tinytwo", "2.0")
     make_sdist(wheelhouse / "generic", "fake", "1.0")
     prefix = build_prefix(
         f"""
@@ -206,12 +211,14 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     proj = site.project(site.tmp / "WORK" / "mpiapp", "fake", "tinyone")
     show = "uv run python -c 'import fake; print(fake.BUILT_AGAINST, fake.BUILD_KEY)'"
     cd = f"cd {shlex.quote(str(proj))}"
-    first = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="mpich")
+    # The key is set by hand after `module load` (which computes it from the loaded modules, none
+    # here); tests/test_key_end_to_end.py drives the same through real MPI modules and the hook.
+    first = site.run(cd, key("mpich/4.1.2"), show, FAKE_MPI="mpich")
     assert first.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
-    second = site.run(cd, show, UVMOD_CACHE_KEY="openmpi/4.1.5", FAKE_MPI="openmpi")
+    second = site.run(cd, key("openmpi/4.1.5"), show, FAKE_MPI="openmpi")
     assert second.stdout.splitlines()[-1] == "openmpi openmpi/4.1.5"
     assert "Built fake" in second.stderr
-    third = site.run(cd, show, UVMOD_CACHE_KEY="mpich/4.1.2", FAKE_MPI="changed")
+    third = site.run(cd, key("mpich/4.1.2"), show, FAKE_MPI="changed")
     assert third.stdout.splitlines()[-1] == "mpich mpich/4.1.2"
     assert "Built fake" not in third.stderr
     # The uv cache holds two builds of fake (one per key) but unpacked tinyone only once: only
@@ -225,5 +232,20 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     assert depot.read_marker(mpich_env) == depot.Marker(proj, "mpich/4.1.2")
     # The back-pointer is written by the first call that finds the environment uv made.
     assert depot.read_marker(openmpi_env) is None
-    site.run(cd, "uv run python -c pass", UVMOD_CACHE_KEY="openmpi/4.1.5")
+    site.run(cd, key("openmpi/4.1.5"), "uv run python -c pass")
     assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5")
+
+
+def test_uv_pip_in_a_project_installs_into_the_depot_environment(site: Site) -> None:
+    proj = site.project(site.tmp / "WORK" / "pipper", "tinyone")
+    # UV_PYTHON (like --python) would make `uv pip` target that interpreter instead.
+    result = site.run(
+        f"cd {shlex.quote(str(proj))}",
+        "uv sync",
+        "UV_PYTHON= uv pip install tinytwo",
+        "uv run python -c 'import tinytwo; print(tinytwo.VALUE)'",
+    )
+    venv = site.expected_env(proj)
+    assert result.stdout.splitlines()[-1] == "tinytwo 2.0"
+    assert list(venv.glob("lib/python*/site-packages/tinytwo.py"))
+    assert not (proj / ".venv").exists()

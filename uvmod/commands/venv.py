@@ -50,7 +50,9 @@ class Entry:
 
 def _project_state(project: Path) -> str:
     """'gone' only when the filesystem holding it is visibly there: an unmounted $WORK on this
-    node must not make gc delete every environment."""
+    node must not make gc delete every environment. An unmounted mount point is an empty
+    directory, so the nearest existing ancestor must be below / and either hold something or be
+    the project's own parent (the user removed the last project in it) below the top level."""
     try:
         if (project / "pyproject.toml").is_file():
             return "present"
@@ -58,7 +60,10 @@ def _project_state(project: Path) -> str:
             if ancestor == Path("/"):
                 return "unknown"
             if ancestor.is_dir():
-                return "gone"
+                if any(ancestor.iterdir()):
+                    return "gone"
+                own_parent = ancestor == project.parent and ancestor.parent != Path("/")
+                return "gone" if own_parent else "unknown"
     except OSError:
         pass
     return "unknown"

@@ -191,3 +191,27 @@ def test_read_only_cache(tmp_path: Path, build_prefix: BuildPrefix, tmpfs: Path)
         f"a uv directory is not writable: the cache {tmpfs}/uv: Read-only file system",
         "export UV_CACHE_DIR=",
     )
+
+
+def test_xdg_cache_home_elsewhere_without_the_module(tmp_path: Path, tmpfs: Path) -> None:
+    """The seed report's case: no module, XDG_CACHE_HOME on another filesystem than the
+    project, whose .venv then gets copies."""
+    from tests.support.modules import base_env
+
+    env = base_env(tmp_path, {"XDG_CACHE_HOME": str(tmpfs / "cache")})
+    project = make_project(tmp_path / "work" / "proj")
+    real_venv(tools.real_uv(), project / ".venv", env)
+    report = run_doctor(env, cwd=project)
+    report.assert_found(
+        "filesystems.same",
+        "warn",
+        f"cache {tmpfs}/cache/uv (XDG_CACHE_HOME) on {tmpfs} (tmpfs), the project's .venv "
+        f"{project}/.venv on ",
+        "module load uv-hpc (it keeps the cache and environments together)",
+    )
+    report.assert_found(
+        "filesystems.project",
+        "warn",
+        "a .venv inside the project counts against your file quota",
+        f"module load uv-hpc, then rm -rf {project}/.venv and `uv sync`",
+    )

@@ -347,3 +347,20 @@ def test_brackets_in_paths_are_printed_as_is(tmp_path: Path, build_prefix: Build
     report = run_doctor(env, cwd=project)
     assert "UV_INDEX=/data/[bold]wheels[/bold]" in report.text
     assert f"uvmod doctor (project {project})" in report.text
+
+
+def test_unreadable_site_facts(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    env = loaded_env(tmp_path, build_prefix())
+    broken = tmp_path / "broken-home"
+    (broken / "etc").mkdir(parents=True)
+    (broken / "etc" / "uvmod-site.json").write_text("{not json")
+    env["UVMOD_HOME"] = str(broken)
+    report = run_doctor(env, cwd=tmp_path)
+    assert report.code == 1
+    report.assert_found(
+        "module.loaded",
+        "fail",
+        f"the loaded module's site facts cannot be read: {broken}/etc/uvmod-site.json",
+        "ask your administrator to rerun `uvmod build-modulefiles`",
+    )
+    assert len(report.data["checks"]) > 10  # the other checks still ran

@@ -64,7 +64,9 @@ def check_cache_and_envs(ctx: Context) -> Result:
         f"{envs_fs.describe()}: uv copies instead of linking, so {cost}"
     )
     site_cache = ctx.module_loaded and source == "UV_CACHE_DIR"
-    if site_cache and ctx.environ.get("UV_CACHE_DIR") != _site_cache(ctx):
+    if not ctx.module_loaded:
+        fix = f"module load {ctx.module_name} (it keeps the cache and environments together)"
+    elif site_cache and ctx.environ.get("UV_CACHE_DIR") != _site_cache(ctx):
         fix = f"module reload {ctx.module_name} (UV_CACHE_DIR was changed after loading it)"
     else:
         fix = (

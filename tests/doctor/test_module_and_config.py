@@ -364,3 +364,19 @@ def test_unreadable_site_facts(tmp_path: Path, build_prefix: BuildPrefix) -> Non
         "ask your administrator to rerun `uvmod build-modulefiles`",
     )
     assert len(report.data["checks"]) > 10  # the other checks still ran
+
+
+def test_boolean_variables_set_to_false_are_not_overrides(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    env = loaded_env(tmp_path, build_prefix())
+    env.update({"UV_NO_CONFIG": "0", "UV_NO_INDEX": "false"})
+    report = run_doctor(env, cwd=tmp_path)
+    assert report.check("config.system")["status"] == "ok"
+    assert report.check("config.variables")["status"] == "ok"
+    env["UV_NO_INDEX"] = "1"
+    assert (
+        run_doctor(env, cwd=tmp_path)
+        .check("config.variables")["finding"]
+        .endswith("UV_NO_INDEX=1 (takes precedence over every uv.toml)")
+    )

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from uvmod import pathexpr
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.mounts import fs_info, nearest_existing
@@ -49,10 +50,7 @@ def check_cache_and_envs(ctx: Context) -> Result:
     if location is None:
         return ok(check, f"cache {cache} ({source}); no depot and no project to compare with")
     envs, what = location
-    try:
-        cache_fs, envs_fs = fs_info(cache), fs_info(envs)
-    except OSError as exc:
-        return ok(check, f"cannot stat the cache or {what}: {exc}")
+    cache_fs, envs_fs = fs_info(cache), fs_info(envs)
     if cache_fs.device == envs_fs.device:
         return ok(check, f"cache {cache} and {what} {envs} share {cache_fs.describe()}")
     cost = "every environment costs its full size and file count again"
@@ -77,8 +75,7 @@ def check_cache_and_envs(ctx: Context) -> Result:
 
 
 def _site_cache(ctx: Context) -> str | None:
-    from uvmod import pathexpr
-
+    """UV_CACHE_DIR as the module set it from paths.cache (None: a variable it needs is unset)."""
     try:
         return pathexpr.expand(pathexpr.parse(ctx.config.paths.cache), dict(ctx.environ))
     except KeyError:
@@ -178,7 +175,7 @@ def check_locking(ctx: Context, lock: Lock = fcntl.flock) -> Result:
                     Status.FAIL,
                     findings.NOT_WRITABLE,
                     f"the {what} {directory}: {exc.strerror}",
-                    _move_fix(ctx, what),
+                    _move_fix(what),
                 )
             raise
         if error is not None:
@@ -188,13 +185,13 @@ def check_locking(ctx: Context, lock: Lock = fcntl.flock) -> Result:
                 findings.FLOCK_FAILS,
                 f"the {what} {directory} on {fs_info(directory).describe()}: flock fails with "
                 f"os error {error.errno} ({error.strerror}), and so does every uv command",
-                _move_fix(ctx, what) + " (Lustre needs the `flock` mount option)",
+                _move_fix(what) + " (Lustre needs the `flock` mount option)",
             )
     names = " and ".join(what for _, what in places)
     return ok(check, f"flock works in the {names}")
 
 
-def _move_fix(ctx: Context, what: str) -> str:
+def _move_fix(what: str) -> str:
     if what == "cache":
         return "export UV_CACHE_DIR=<a directory on a filesystem with locking>"
     return "ask your administrator: paths.venv_depot must be on a filesystem with locking"

@@ -47,12 +47,24 @@ INDEX_VARIABLES = (
 # Variables that make uv skip the system uv.toml altogether. UV_CONFIG_FILE replaces every
 # discovered file with one; UV_NO_CONFIG disables discovery (DESIGN.md: why uvmod never uses them).
 SWITCH_OFF_VARIABLES = ("UV_NO_CONFIG", "UV_CONFIG_FILE")
+# uv reads these as booleans: "0", "false", "no", "off" mean not set.
+BOOLEAN_VARIABLES = {"UV_NO_CONFIG", "UV_NO_INDEX"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+def is_set(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "")
+    if name in BOOLEAN_VARIABLES:
+        return value.strip().lower() not in FALSE_WORDS | {""}
+    return bool(value)
 
 
 def system_config_file(environ: Mapping[str, str]) -> Path | None:
     """The system uv.toml uv reads: first `<dir>/uv/uv.toml` of XDG_CONFIG_DIRS (empty entries
     skipped; /etc/xdg when unset or empty), else /etc/uv/uv.toml (uv-dirs system_config_file)."""
-    dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "").split(":") if d] or ["/etc/xdg"]
+    # Relative entries are ignored, as the XDG base directory spec asks.
+    dirs = [d for d in environ.get("XDG_CONFIG_DIRS", "").split(":") if d.startswith("/")]
+    dirs = dirs or ["/etc/xdg"]
     for directory in dirs:
         candidate = Path(directory) / "uv" / "uv.toml"
         if candidate.is_file():
@@ -82,7 +94,7 @@ def _same(a: Path, b: Path) -> bool:
 
 def check_system_config(ctx: Context) -> Result:
     check = "config.system"
-    switched = [v for v in SWITCH_OFF_VARIABLES if ctx.environ.get(v)]
+    switched = [v for v in SWITCH_OFF_VARIABLES if is_set(ctx.environ, v)]
     if switched:
         shown = ", ".join(f"{v}={ctx.environ[v]}" for v in switched)
         return found(
@@ -253,7 +265,7 @@ def check_project_config(ctx: Context) -> Result:
 
 def check_variables(ctx: Context) -> Result:
     check = "config.variables"
-    names = [v for v in INDEX_VARIABLES if ctx.environ.get(v)]
+    names = [v for v in INDEX_VARIABLES if is_set(ctx.environ, v)]
     if not names:
         return ok(check, "no UV_ variable changes the index policy")
     shown = ", ".join(f"{v}={ctx.environ[v]}" for v in names)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import uvmod
 from tests.conftest import BuildPrefix
 from tests.doctor.support import loaded_env, make_project, run_doctor
 from tests.support import tools
@@ -48,6 +49,8 @@ def test_a_healthy_setup_passes(
     assert report.check("wheelhouse")["finding"] == "2 directories for arch avx2 hold 2 wheels"
     assert "uv 0.13.8" in report.check("module.real_uv")["finding"]
     assert report.data["project"] == str(project)
+    assert report.data["uvmod"] == uvmod.__version__
+    assert (report.data["failed"], report.data["warnings"]) == (0, 0)
     assert "Everything looks right." in report.text
 
 

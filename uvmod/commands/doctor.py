@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from uvmod import __version__
 from uvmod.doctor import (
     environments,
     filesystems,
@@ -82,6 +83,7 @@ def exit_code(results: Sequence[Result]) -> int:
 
 def to_json(ctx: Context, results: Sequence[Result]) -> dict[str, object]:
     return {
+        "uvmod": __version__,
         "ok": exit_code(results) == 0,
         "project": None if ctx.project is None else str(ctx.project),
         "failed": sum(r.status is Status.FAIL for r in results),

@@ -136,9 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             "UV_PYTHON": sys.executable,
             "UV_PYTHON_DOWNLOADS": "never",
             "UV_OFFLINE": "1",
+            # As after `module load uv-hpc` without the Lmod hook: the wrapper then runs its
+            # stale-key check on every call (with the hook it skips it), the costlier case.
+            "LOADEDMODULES": "uv-hpc/1.0",
+            "UVMOD_KEY_SOURCE": "load",
         }
         key = "mpich/4.1.2"
-        keyed_env = {**module_env, "UVMOD_CACHE_KEY": key}
+        keyed_env = {
+            **module_env,
+            "UVMOD_CACHE_KEY": key,
+            "LOADEDMODULES": "gcc/12.3:mpich/4.1.2:uv-hpc/1.0",
+            "LMOD_FAMILY_MPI": "mpich",
+        }
         root = os.path.realpath(project)
         # Create both environments (and the per-key uv.toml) through the wrapper first.
         for env in (module_env, keyed_env):

@@ -5,6 +5,8 @@
 #   UVMOD_BUILD_ID       changes whenever a policy file or the key settings change
 #   UVMOD_KEY_VARIABLE   the cache-key variable (site cache_key.variable)
 #   UVMOD_KEY_PACKAGES   space-separated packages that get the key as an extra build variable
+#   UVMOD_KEY_MODULES    space-separated [cache_key].modules      } for the stale-key check of
+#   UVMOD_KEY_FAMILY_VARS  variables naming each family's module  } sh/uvmod-key.sh, pasted above
 #
 # It runs on every uv call, so: POSIX sh only, no Python, no subprocess on the common path.
 # Outside a project it runs a few builtins and execs; inside a project it adds a few stat()s
@@ -100,6 +102,19 @@ done
 case $_uvmod_cmd in
   cache | self | tool | help | generate-shell-completion) _uvmod_exec "$@" ;;
 esac
+
+# --- Stale key (issue 4 item 3). -------------------------------------------------------------
+# Without the Lmod hook (UVMOD_KEY_SOURCE=load, or a module tool that cannot run it) the key was
+# computed when uv-hpc was loaded and a later `module swap mpich openmpi` leaves it behind. The
+# check is builtins only (sh/uvmod-key.sh); with the hook the key is kept current, so it is
+# skipped. It warns and goes on: refusing would break jobs over a message they can act on.
+if [ "${UVMOD_KEY_SOURCE-}" != hook ] &&
+  ! uvmod_key_current "$_uvmod_key" "${LOADEDMODULES-}" "$UVMOD_KEY_MODULES" \
+    "$UVMOD_KEY_FAMILY_VARS"; then
+  _uvmod_say "\$$UVMOD_KEY_VARIABLE='$_uvmod_key' does not match the MPI/CUDA modules loaded" \
+    "now, so builds and environments follow the old key. Fix: module reload uv-hpc" \
+    "(see: uvmod key)."
+fi
 
 # --- Per-key uv.toml (issue 4 item 4). -------------------------------------------------------
 # No env var or CLI flag sets extra-build-variables (DESIGN.md), so with a key the wrapper hands

@@ -325,3 +325,28 @@ def test_malformed_index_entry_is_recomputed(
     again = run_wrapper(wrapper, ["sync"], cwd=root, env=env).env["UV_PROJECT_ENVIRONMENT"]
     assert again == first == expected_env(tmp_path, root)
     assert entry.read_text() == Path(first).name + "\n"
+
+
+@pytest.mark.parametrize(
+    ("key", "source", "warned"),
+    [
+        ("openmpi/4.1.5", "load", True),  # swapped mpich -> openmpi after loading uv-hpc
+        ("openmpi/4.1.5", "", True),
+        ("mpich/4.1.2", "load", False),
+        ("openmpi/4.1.5", "hook", False),  # the hook keeps it current: not checked
+    ],
+)
+def test_stale_key_is_reported_and_uv_still_runs(
+    tmp_path: Path, wrapper: Path, env: dict[str, str], key: str, source: str, warned: bool
+) -> None:
+    loaded = {
+        **env,
+        "LOADEDMODULES": "gcc/12:mpich/4.1.2:uv-hpc/1.0",
+        "LMOD_FAMILY_MPI": "mpich",
+        "UVMOD_CACHE_KEY": key,
+        "UVMOD_KEY_SOURCE": source,
+    }
+    seen = run_wrapper(wrapper, ["sync"], cwd=project(tmp_path / "p"), env=loaded)
+    assert seen.returncode == 0 and seen.argv == ["sync"]
+    assert ("does not match the MPI/CUDA modules" in seen.stderr) is warned
+    assert ("module reload uv-hpc" in seen.stderr) is warned

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from uvmod import sitefacts
+from uvmod.cachekey import family_variables
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.moduledesc import describe
@@ -48,6 +49,12 @@ def wrapper_assignments(
         "UVMOD_KEY_VARIABLE": config.cache_key.variable,
         # Package names are validated ([A-Za-z0-9._-]), so the wrapper may split on spaces.
         "UVMOD_KEY_PACKAGES": " ".join(config.cache_key.packages),
+        "UVMOD_KEY_MODULES": " ".join(config.cache_key.modules),
+        "UVMOD_KEY_FAMILY_VARS": " ".join(
+            variable
+            for family in config.cache_key.families
+            for variable in family_variables(family)
+        ),
     }
 
 

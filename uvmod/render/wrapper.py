@@ -19,4 +19,11 @@ def render_wrapper(assignments: Mapping[str, str]) -> str:
         f"# {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.",
     ]
     lines += [f"{name}={sh_quote(value)}" for name, value in assignments.items()]
-    return "\n".join(lines) + "\n" + packaged_text("sh", "uv-wrapper.sh")
+    # The stale-key check is a function the body calls; it is pasted first so both stay real
+    # files that `sh -n` checks on their own.
+    return (
+        "\n".join(lines)
+        + "\n"
+        + packaged_text("sh", "uvmod-key.sh")
+        + packaged_text("sh", "uv-wrapper.sh")
+    )

@@ -383,3 +383,30 @@ def test_boolean_variables_set_to_false_are_not_overrides(
         .check("config.variables")["finding"]
         .endswith("UV_NO_INDEX=1 (takes precedence over every uv.toml)")
     )
+
+
+def test_uvmod_doctor_in_a_real_shell_session(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+    """The command as a user types it, after `module load`, with `uv` resolved on PATH."""
+    import json
+    import shlex
+    import sys
+
+    from tests.support.modules import run_lmod
+
+    prefix = build_prefix()
+    project = make_project(tmp_path / "work" / "proj")
+    doctor = shlex.join([sys.executable, "-m", "uvmod", "doctor"])
+    result = run_lmod(
+        [
+            f"cd {project}",
+            "module load uv-hpc",
+            f"{doctor} --json > {tmp_path}/out.json; echo rc=$?",
+            f"{doctor} | tail -1",
+        ],
+        base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"}),
+        modulepath=[prefix / "modulefiles"],
+    )
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert "rc=0" in result.stdout, result.stdout + result.stderr
+    assert data["ok"] is True and data["project"] == str(project)
+    assert result.stdout.rstrip().endswith("Everything looks right.")

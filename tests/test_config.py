@@ -37,6 +37,10 @@ def test_embedded_default_is_valid_and_portable() -> None:
         ("[modul]\nname = 'x'\n", "site.toml: modul: unknown key"),
         ("[module]\nnmae = 'x'\n", "site.toml: module.nmae: unknown key"),
         ("[module]\nname = 'uv hpc'\n", "site.toml: module.name: 'uv hpc' is not a module name"),
+        (
+            "[module]\nversion = '1.0+cc'\n",
+            "site.toml: module.version: '1.0+cc' is not a module name both",
+        ),
         ("[module]\nuv = 'bin/uv'\n", "site.toml: module.uv: 'bin/uv' is not an absolute path"),
         (
             "[wheelhouse]\npypi = 'yes'\n",

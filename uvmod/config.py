@@ -31,6 +31,9 @@ DEFAULT_CONFIG_NAME = "default_site.toml"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MODULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+# uv-hpc's own name and version: no '+', which Environment Modules 5 reads as a variant marker
+# (advanced_version_spec), so `module load uv+hpc` could never find the module there.
+_OWN_MODULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _FLAG = re.compile(r"[a-z0-9_.]+")
@@ -99,6 +102,14 @@ def _path_template(value: str) -> str:
 
 
 ModuleName = Annotated[str, _matching(_MODULE_NAME, "a module name (letters, digits, '._+-')")]
+OwnModuleName = Annotated[
+    str,
+    _matching(
+        _OWN_MODULE_NAME,
+        "a module name both tools can load (letters, digits, '._-'; Environment Modules reads "
+        "'+' as a variant)",
+    ),
+]
 EnvName = Annotated[str, _matching(_ENV_NAME, "an environment variable name")]
 ArchName = Annotated[str, _matching(_DIR_NAME, "an architecture name (letters, digits, '._+-')")]
 CpuFlag = Annotated[str, _matching(_FLAG, "a /proc/cpuinfo flag (lower case)")]
@@ -114,8 +125,8 @@ class _Section(BaseModel):
 
 
 class ModuleSection(_Section):
-    name: ModuleName = "uv-hpc"
-    version: ModuleName = "1.0"
+    name: OwnModuleName = "uv-hpc"
+    version: OwnModuleName = "1.0"
     uv: AbsolutePath | None = None
     description: SafeText = "uv, the Python package and project manager, set up for this cluster"
 

@@ -103,17 +103,32 @@ case $_uvmod_cmd in
   cache | self | tool | help | generate-shell-completion) _uvmod_exec "$@" ;;
 esac
 
-# --- Stale key (issue 4 item 3). -------------------------------------------------------------
-# Without the Lmod hook (UVMOD_KEY_SOURCE=load, or a module tool that cannot run it) the key was
-# computed when uv-hpc was loaded and a later `module swap mpich openmpi` leaves it behind. The
-# check is builtins only (sh/uvmod-key.sh); with the hook the key is kept current, so it is
-# skipped. It warns and goes on: refusing would break jobs over a message they can act on.
+# --- Stale key (issue 4 item 3, issue 5). ---------------------------------------------------
+# Without the Lmod hook (UVMOD_KEY_SOURCE=load: Environment Modules, or a site without the hook)
+# the key was computed when uv-hpc was loaded, and an MPI/CUDA module loaded or swapped later
+# leaves it behind. The check is builtins only (sh/uvmod-key.sh); with the hook the key is kept
+# current, so it is skipped. When stale, this call uses the key of the modules loaded *now*
+# (one `sort` process, only on this rare path), so builds and environments are never mixed
+# across MPI stacks; the shell's variable stays stale until uv-hpc is reloaded, and we say so.
 if [ "${UVMOD_KEY_SOURCE-}" != hook ] &&
   ! uvmod_key_current "$_uvmod_key" "${LOADEDMODULES-}" "$UVMOD_KEY_MODULES" \
     "$UVMOD_KEY_FAMILY_VARS"; then
+  uvmod_key_compute "${LOADEDMODULES-}" "$UVMOD_KEY_MODULES" "$UVMOD_KEY_FAMILY_VARS"
+  case $uvmod_key_result in
+    *[!A-Za-z0-9._+,/-]*)
+      _uvmod_say "the loaded modules give the cache key '$uvmod_key_result', which holds" \
+        "characters other than letters, digits and '._+,/-'; refusing to run uv with it."
+      exit 2 ;;
+  esac
   _uvmod_say "\$$UVMOD_KEY_VARIABLE='$_uvmod_key' does not match the MPI/CUDA modules loaded" \
-    "now, so builds and environments follow the old key. Fix: module reload uv-hpc" \
-    "(see: uvmod key)."
+    "now; this command uses '$uvmod_key_result'. To update the variable too:" \
+    "module reload uv-hpc (Environment Modules: module switch uv-hpc) (see: uvmod key)."
+  _uvmod_key=$uvmod_key_result
+  if [ -n "$_uvmod_key" ]; then
+    eval "$UVMOD_KEY_VARIABLE=\$_uvmod_key; export $UVMOD_KEY_VARIABLE"
+  else
+    unset "$UVMOD_KEY_VARIABLE"
+  fi
 fi
 
 # --- Per-key uv.toml (issue 4 item 4). -------------------------------------------------------

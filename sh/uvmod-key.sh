@@ -18,8 +18,54 @@
 # key uvmod wrote. A loaded module belongs in the key when its full name is one of the names or
 # starts with one of them followed by "/" (lua/cache_key.lua, is_module).
 #
+#   uvmod_key_compute LOADED NAMES FAMILY_VARS
+#     Sets uvmod_key_result to the key the loaded modules give now: the matching full names,
+#     sorted in byte order (LC_ALL=C sort, as lua/cache_key.lua sorts), joined with ",". It runs
+#     one `sort` process, so the wrapper calls it only when uvmod_key_current said "stale".
+#
 # Every variable starts with _uk_; IFS and the noglob option are restored before returning
 # (module names are split with globbing off: a name is never a pattern).
+uvmod_key_compute() {
+  _uk_loaded=$1
+  _uk_names=$2
+  _uk_famvars=$3
+  _uk_ifs_set=${IFS+x}
+  _uk_ifs=${IFS-}
+  case $- in
+    *f*) _uk_noglob=x ;;
+    *) _uk_noglob= ; set -f ;;
+  esac
+  IFS=' '
+  for _uk_var in $_uk_famvars; do
+    eval "_uk_member=\${$_uk_var-}"
+    if [ -n "$_uk_member" ]; then _uk_names="$_uk_names $_uk_member"; fi
+  done
+  _uk_list=
+  IFS=:
+  for _uk_full in $_uk_loaded; do
+    IFS=' '
+    for _uk_name in $_uk_names; do
+      case $_uk_full in
+        "$_uk_name" | "$_uk_name"/*)
+          _uk_list="$_uk_list$_uk_full
+"
+          break ;;
+      esac
+    done
+  done
+  uvmod_key_result=
+  if [ -n "$_uk_list" ]; then
+    _uk_sorted=$(printf '%s' "$_uk_list" | LC_ALL=C sort -u)
+    IFS='
+'
+    for _uk_full in $_uk_sorted; do
+      uvmod_key_result=$uvmod_key_result${uvmod_key_result:+,}$_uk_full
+    done
+  fi
+  if [ -n "$_uk_ifs_set" ]; then IFS=$_uk_ifs; else unset IFS; fi
+  if [ -z "$_uk_noglob" ]; then set +f; fi
+}
+
 uvmod_key_current() {
   _uk_key=$1
   _uk_loaded=$2

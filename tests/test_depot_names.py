@@ -51,6 +51,8 @@ def _check(wrapper: Path, base: Path, parts: list[str | bytes], the_key: str, sh
         "PATH": "/usr/bin:/bin",
         "UVMOD_VENV_DEPOT": str(depot_dir),
         "UVMOD_CACHE_KEY": the_key,
+        # The key is taken as current (kept by the Lmod hook): no stale-key recomputation.
+        "UVMOD_KEY_SOURCE": "hook",
         "LANG": "C.UTF-8",
     }
     expected = str(depot_dir / depot.env_name(os.path.realpath(root), the_key))

@@ -134,3 +134,77 @@ def test_sh_file_is_posix(tmp_path: Path) -> None:
     path = tmp_path / "k.sh"
     path.write_text(packaged_text("sh", "uvmod-key.sh"))
     subprocess.run([tools.program("sh"), "-n", str(path)], check=True)
+
+
+def sh_compute(shell: str, loaded: str, names: str, env: dict[str, str], cwd: Path) -> str:
+    """Run uvmod_key_compute in `shell`; also check it leaves IFS and noglob as they were."""
+    script = (
+        packaged_text("sh", "uvmod-key.sh")
+        + '\nuvmod_key_compute "$1" "$2" "$3"\n'
+        + 'printf "%s|%s|%s" "$uvmod_key_result" "${IFS-unset}" "$-"\n'
+    )
+    proc = subprocess.run(
+        [tools.program(shell), "-c", script, "sh", loaded, names, FAMILY_VARS],
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=cwd,
+    )
+    result, ifs, flags = proc.stdout.split("|")
+    assert ifs == " \t\n" and "f" not in flags, "IFS or noglob not restored"
+    return result
+
+
+def python_key(loaded: list[str], modules: list[str], env: dict[str, str]) -> str:
+    spec = CacheKeySection(modules=modules, families=["mpi"])
+    status = key_status(spec, "uv-hpc", {"LOADEDMODULES": ":".join(loaded), **env})
+    return ",".join(p.full_name for p in status.parts)
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("key", "loaded", "modules", "env", "current"), CASES)
+def test_sh_compute_gives_the_key_python_gives(
+    shell: str,
+    key: str,
+    loaded: str,
+    modules: list[str],
+    env: dict[str, str],
+    current: bool,
+    bait: Path,
+) -> None:
+    """What the wrapper uses when the exported key is stale: the key of the modules loaded now."""
+    if "*" in " ".join(modules):  # not a valid site module name: sh must not glob it
+        assert sh_compute(shell, loaded, " ".join(modules), env, bait) == "mpich*"
+        return
+    expected = python_key(loaded.split(":"), modules, env)
+    assert sh_compute(shell, loaded, " ".join(modules), env, bait) == expected
+    assert (expected == key) is current
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "mpich/4.1.2",
+                "mpich/3.4.3",
+                "openmpi/4.1.5",
+                "cuda/12.2",
+                "cuda/11.8",
+                "gcc/12",
+                "nccl/2.18",
+                "Zlib/1",
+                "uv-hpc/1.0",
+            ]
+        ),
+        unique=True,
+        max_size=6,
+    )
+)
+def test_sh_compute_agrees_with_python_on_generated_module_lists(loaded: list[str]) -> None:
+    modules = ["cuda", "nccl", "Zlib"]
+    mpi = [m.split("/")[0] for m in loaded if m.startswith(("mpich", "openmpi"))]
+    env = {"LMOD_FAMILY_MPI": mpi[-1]} if mpi else {}
+    expected = python_key(loaded, modules, env)
+    assert sh_compute("sh", ":".join(loaded), " ".join(modules), env, Path("/")) == expected

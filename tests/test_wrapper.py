@@ -28,6 +28,9 @@ def env(tmp_path: Path) -> dict[str, str]:
         "HOME": str(tmp_path / "home"),
         "UVMOD_VENV_DEPOT": str(tmp_path / "depot"),
         "UVMOD_ARCH": "generic",
+        # A key set in these tests is current (as the Lmod hook keeps it); the stale-key tests
+        # say otherwise explicitly.
+        "UVMOD_KEY_SOURCE": "hook",
     }
 
 
@@ -346,7 +349,15 @@ def test_stale_key_is_reported_and_uv_still_runs(
         "UVMOD_CACHE_KEY": key,
         "UVMOD_KEY_SOURCE": source,
     }
-    seen = run_wrapper(wrapper, ["sync"], cwd=project(tmp_path / "p"), env=loaded)
+    root = project(tmp_path / "p")
+    seen = run_wrapper(wrapper, ["sync"], cwd=root, env=loaded)
     assert seen.returncode == 0 and seen.argv == ["sync"]
     assert ("does not match the MPI/CUDA modules" in seen.stderr) is warned
     assert ("module reload uv-hpc" in seen.stderr) is warned
+    # A stale key is not used: this call follows the modules loaded now (mpich/4.1.2), for the
+    # per-key build settings and the environment alike.
+    used = "mpich/4.1.2" if warned else key
+    assert seen.env["UVMOD_CACHE_KEY"] == used
+    assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root, used)
+    if warned:
+        assert "this command uses 'mpich/4.1.2'" in seen.stderr

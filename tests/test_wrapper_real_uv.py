@@ -58,7 +58,9 @@ class Site:
 
 
 def key(value: str) -> str:
-    return f"export UVMOD_CACHE_KEY={shlex.quote(value)}"
+    """Set the key as the Lmod hook would (source `hook`): taken as current by the wrapper,
+    which otherwise recomputes a key that does not match the loaded modules."""
+    return f"export UVMOD_CACHE_KEY={shlex.quote(value)} UVMOD_KEY_SOURCE=hook"
 
 
 def uvmod(*args: str) -> str:
@@ -284,4 +286,7 @@ def test_wrapper_reports_a_key_left_stale_by_module_swap(site: Site, hook: bool)
     else:  # the key computed at load still says mpich: the wrapper says so, and uv ran
         assert result.stdout.strip() == "mpich/4.1.2"
         assert "UVMOD_CACHE_KEY='mpich/4.1.2' does not match" in after
+        assert "this command uses 'openmpi/4.1.5'" in after
         assert "module reload uv-hpc" in after
+    # Either way the run after the swap used openmpi's environment, never mpich's.
+    assert site.expected_env(proj, "openmpi/4.1.5").is_dir()

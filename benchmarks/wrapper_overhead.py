@@ -93,14 +93,26 @@ def find_real_uv(given: str | None) -> str:
     return found
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough figure)")
-    parser.add_argument("--uv", help="the real uv (default: next to this Python, else PATH)")
-    args = parser.parse_args(argv)
-    real_uv = find_real_uv(args.uv)
-    console = Console()
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    rounds: int
+    real_s: float  # median seconds
+    wrapped_s: float
 
+    @property
+    def ratio(self) -> float:
+        return self.wrapped_s / self.real_s
+
+    @property
+    def ok(self) -> bool | None:
+        """None for the informative case that has no target."""
+        return self.ratio <= self.case.target if self.case.target else None
+
+
+def run_cases(real_uv: str, quick: bool) -> list[Result] | None:
+    """Build the throw-away tree, time every case; None when the tree could not be built.
+    benchmarks/run.py calls this too, so both scripts report the same figures."""
     from uvmod import depot
     from uvmod.cli import main as uvmod_main
 
@@ -120,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 sys.stdout = saved
         if code != 0:
-            return code
+            return None
         project = tmp / "work" / "bench"
         project.mkdir(parents=True)
         (project / "pyproject.toml").write_text(PYPROJECT)
@@ -198,38 +210,52 @@ def main(argv: Sequence[str] | None = None) -> int:
                 module_env,
             )
         )
-        rounds = {"uv --version": 40 if args.quick else 300}
-        rounds[cases[-1].label] = 40 if args.quick else 300
-        table = Table(title="uv-hpc wrapper overhead (medians)")
-        for column in ("command", "real uv", "wrapper", "ratio", "target"):
-            table.add_column(column, justify="left" if column == "command" else "right")
-        failed = False
+        rounds = {"uv --version": 40 if quick else 300}
+        rounds[cases[-1].label] = 40 if quick else 300
+        results = []
         for case in cases:
-            n = rounds.get(case.label, 15 if args.quick else 101)
+            n = rounds.get(case.label, 15 if quick else 101)
             real_s, wrapped_s = measure(case, n, project)
-            ratio = wrapped_s / real_s
-            if case.target:
-                ok = ratio <= case.target
-                failed |= not ok
-                verdict = f"[{'green' if ok else 'red'}]{ratio:.3f}x[/]"
-                target = f"<= {case.target:.2f}x"
-            else:  # informative: the absolute cost of the sh wrapper itself
-                verdict = f"+{(wrapped_s - real_s) * 1000:.2f} ms"
-                target = "-"
-            table.add_row(
-                f"{case.label}  [dim](n={n})[/dim]",
-                f"{real_s * 1000:.2f} ms",
-                f"{wrapped_s * 1000:.2f} ms",
-                verdict,
-                target,
-            )
-        console.print(table)
-        version = subprocess.run([real_uv, "--version"], capture_output=True, text=True).stdout
-        console.print(
-            f"{version.strip()} · Python {platform.python_version()} · {platform.platform()} · "
-            f"{os.cpu_count()} CPUs · sh = {os.path.realpath('/bin/sh')}"
+            results.append(Result(case, n, real_s, wrapped_s))
+        return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough figure)")
+    parser.add_argument("--uv", help="the real uv (default: next to this Python, else PATH)")
+    args = parser.parse_args(argv)
+    real_uv = find_real_uv(args.uv)
+    console = Console()
+    results = run_cases(real_uv, args.quick)
+    if results is None:
+        return 1
+    table = Table(title="uv-hpc wrapper overhead (medians)")
+    for column in ("command", "real uv", "wrapper", "ratio", "target"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    failed = False
+    for result in results:
+        if result.ok is not None:
+            failed |= not result.ok
+            verdict = f"[{'green' if result.ok else 'red'}]{result.ratio:.3f}x[/]"
+            target = f"<= {result.case.target:.2f}x"
+        else:  # informative: the absolute cost of the sh wrapper itself
+            verdict = f"+{(result.wrapped_s - result.real_s) * 1000:.2f} ms"
+            target = "-"
+        table.add_row(
+            f"{result.case.label}  [dim](n={result.rounds})[/dim]",
+            f"{result.real_s * 1000:.2f} ms",
+            f"{result.wrapped_s * 1000:.2f} ms",
+            verdict,
+            target,
         )
-        return 1 if failed else 0
+    console.print(table)
+    version = subprocess.run([real_uv, "--version"], capture_output=True, text=True).stdout
+    console.print(
+        f"{version.strip()} · Python {platform.python_version()} · {platform.platform()} · "
+        f"{os.cpu_count()} CPUs · sh = {os.path.realpath('/bin/sh')}"
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

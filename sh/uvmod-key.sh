@@ -1,8 +1,8 @@
-# The stale-key check for POSIX sh, for the uv wrapper to call on every run.
+# The cache-key check for POSIX sh, for the uv wrapper to call on every run.
 #
-# A function only: the wrapper's build pastes this text in front of its body, the way
-# lua/cache_key.lua is pasted into the modulefile. It repeats the comparison of `uvmod key`
-# (uvmod/cachekey.py, KeyStatus.stale) with builtins only, no sort, no subprocess:
+# Functions only: the wrapper's build pastes this text in front of its body, the way
+# lua/cache_key.lua is pasted into the modulefile. uvmod_key_current repeats the comparison of
+# `uvmod key` (uvmod/cachekey.py, KeyStatus.stale) with builtins only, no sort, no subprocess:
 #
 #   uvmod_key_current KEY LOADED NAMES FAMILY_VARS
 #     KEY          the value of the key variable, "" when unset
@@ -25,7 +25,10 @@
 #
 # Every variable starts with _uk_; IFS and the noglob option are restored before returning
 # (module names are split with globbing off: a name is never a pattern).
-uvmod_key_compute() {
+
+# The loaded full names that belong in the key, one per line in LOADEDMODULES order, into
+# _uk_list, and their number into _uk_matched. Shared by the two functions below.
+_uvmod_key_matches() {
   _uk_loaded=$1
   _uk_names=$2
   _uk_famvars=$3
@@ -41,6 +44,7 @@ uvmod_key_compute() {
     if [ -n "$_uk_member" ]; then _uk_names="$_uk_names $_uk_member"; fi
   done
   _uk_list=
+  _uk_matched=0
   IFS=:
   for _uk_full in $_uk_loaded; do
     IFS=' '
@@ -49,61 +53,61 @@ uvmod_key_compute() {
         "$_uk_name" | "$_uk_name"/*)
           _uk_list="$_uk_list$_uk_full
 "
+          _uk_matched=$((_uk_matched + 1))
           break ;;
       esac
     done
   done
-  uvmod_key_result=
-  if [ -n "$_uk_list" ]; then
-    _uk_sorted=$(printf '%s' "$_uk_list" | LC_ALL=C sort -u)
-    IFS='
-'
-    for _uk_full in $_uk_sorted; do
-      uvmod_key_result=$uvmod_key_result${uvmod_key_result:+,}$_uk_full
-    done
-  fi
   if [ -n "$_uk_ifs_set" ]; then IFS=$_uk_ifs; else unset IFS; fi
   if [ -z "$_uk_noglob" ]; then set +f; fi
 }
 
-uvmod_key_current() {
-  _uk_key=$1
-  _uk_loaded=$2
-  _uk_names=$3
-  _uk_famvars=$4
-  _uk_ifs_set=${IFS+x}
-  _uk_ifs=${IFS-}
-  case $- in
-    *f*) _uk_noglob=x ;;
-    *) _uk_noglob= ; set -f ;;
-  esac
-  IFS=' '
-  for _uk_var in $_uk_famvars; do
-    eval "_uk_member=\${$_uk_var-}"
-    if [ -n "$_uk_member" ]; then _uk_names="$_uk_names $_uk_member"; fi
-  done
-  _uk_status=0
-  _uk_matched=0
-  IFS=:
-  for _uk_full in $_uk_loaded; do
-    IFS=' '
-    for _uk_name in $_uk_names; do
-      case $_uk_full in
-        "$_uk_name" | "$_uk_name"/*)
-          _uk_matched=$((_uk_matched + 1))
-          case ,$_uk_key, in
-            *",$_uk_full,"*) ;;
-            *) _uk_status=1 ;;
-          esac
-          break ;;
+uvmod_key_compute() {
+  _uvmod_key_matches "$1" "$2" "$3"
+  uvmod_key_result=
+  if [ -n "$_uk_list" ]; then
+    # Joined in a loop over the sorted lines; IFS is set to a newline for it and restored.
+    _uk_sorted=$(printf '%s' "$_uk_list" | LC_ALL=C sort -u)
+    while [ -n "$_uk_sorted" ]; do
+      _uk_line=${_uk_sorted%%"
+"*}
+      uvmod_key_result=$uvmod_key_result${uvmod_key_result:+,}$_uk_line
+      case $_uk_sorted in
+        *"
+"*) _uk_sorted=${_uk_sorted#*"
+"} ;;
+        *) _uk_sorted= ;;
       esac
     done
+  fi
+}
+
+uvmod_key_current() {
+  _uvmod_key_matches "$2" "$3" "$4"
+  _uk_key=$1
+  _uk_status=0
+  # Every matching loaded module is in KEY...
+  _uk_rest=$_uk_list
+  while [ -n "$_uk_rest" ]; do
+    _uk_full=${_uk_rest%%"
+"*}
+    _uk_rest=${_uk_rest#*"
+"}
+    case ,$_uk_key, in
+      *",$_uk_full,"*) ;;
+      *) _uk_status=1 ;;
+    esac
   done
+  # ...and KEY has no other entry (same count).
   _uk_parts=0
-  IFS=,
-  for _uk_part in $_uk_key; do _uk_parts=$((_uk_parts + 1)); done
+  _uk_rest=$_uk_key
+  while [ -n "$_uk_rest" ]; do
+    _uk_parts=$((_uk_parts + 1))
+    case $_uk_rest in
+      *,*) _uk_rest=${_uk_rest#*,} ;;
+      *) _uk_rest= ;;
+    esac
+  done
   if [ "$_uk_parts" -ne "$_uk_matched" ]; then _uk_status=1; fi
-  if [ -n "$_uk_ifs_set" ]; then IFS=$_uk_ifs; else unset IFS; fi
-  if [ -z "$_uk_noglob" ]; then set +f; fi
   return "$_uk_status"
 }

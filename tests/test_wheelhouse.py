@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.modules import base_env, run_lmod
+from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
 from tests.support.wheels import reversioned_copy, tiny_wheel
 
 ARCH_CHAINS = """
@@ -72,18 +72,43 @@ dependencies = { file = "requirements/req_core.in" }
     return project
 
 
+class ModuleTool:
+    """Lmod or Environment Modules: the seed scenario must pass unchanged under both (issue 5);
+    only the module tool differs, so a different outcome is a difference in the rendering."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.suffix = ".lua" if name == "lmod" else ""
+
+    def run(self, script: list[str], env: dict[str, str], prefix: Path, cwd: Path) -> ShellResult:
+        runner = run_lmod if self.name == "lmod" else run_envmodules
+        result = runner(script, env, modulepath=[prefix / "modulefiles"], cwd=cwd)
+        # Each tool loaded its own file from the same prefix: Lmod the .lua, EM the Tcl file.
+        assert result.environ["_LMFILES_"] == f"{prefix}/modulefiles/uv-hpc/1.0{self.suffix}"
+        return result
+
+
+@pytest.fixture(params=["lmod", "envmodules"])
+def tool(request: pytest.FixtureRequest) -> ModuleTool:
+    return ModuleTool(request.param)
+
+
 def _site(wheelhouse: Path, pypi: bool) -> str:
     return f'[wheelhouse]\nroot = "{wheelhouse}"\npypi = {str(pypi).lower()}\n' + ARCH_CHAINS
 
 
 def test_seed_project_installs_offline_from_the_wheelhouse(
-    tmp_path: Path, build_prefix: BuildPrefix, wheelhouse: Path, seed_project: Path
+    tmp_path: Path,
+    build_prefix: BuildPrefix,
+    wheelhouse: Path,
+    seed_project: Path,
+    tool: ModuleTool,
 ) -> None:
     prefix = build_prefix(_site(wheelhouse, pypi=False))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
-    result = run_lmod(
+    result = tool.run(
         [
             "set -e",
             "module load uv-hpc",
@@ -92,8 +117,8 @@ def test_seed_project_installs_offline_from_the_wheelhouse(
             "X/bin/python -c 'import numpy; print(\"numpy\", numpy.__version__)'",
         ],
         env,
-        modulepath=[prefix / "modulefiles"],
-        cwd=elsewhere,
+        prefix,
+        elsewhere,
     )
     assert "numpy 1.24.2+computecanada" in result.stdout
     log = (elsewhere / "install.log").read_text()
@@ -105,13 +130,17 @@ def test_seed_project_installs_offline_from_the_wheelhouse(
 
 
 def test_requirements_read_from_another_directory_pyproject(
-    tmp_path: Path, build_prefix: BuildPrefix, wheelhouse: Path, seed_project: Path
+    tmp_path: Path,
+    build_prefix: BuildPrefix,
+    wheelhouse: Path,
+    seed_project: Path,
+    tool: ModuleTool,
 ) -> None:
     """`uv pip install -r other/pyproject.toml` reads no [tool.uv] of that file (seed comment);
     the site policy applies anyway because it is the system uv.toml."""
     prefix = build_prefix(_site(wheelhouse, pypi=False))
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
-    result = run_lmod(
+    result = tool.run(
         [
             "set -e",
             "module load uv-hpc",
@@ -120,8 +149,8 @@ def test_requirements_read_from_another_directory_pyproject(
             "VIRTUAL_ENV=Y uv pip list --offline",
         ],
         env,
-        modulepath=[prefix / "modulefiles"],
-        cwd=tmp_path,
+        prefix,
+        tmp_path,
     )
     assert "1.24.2+computecanada" in result.stdout
 

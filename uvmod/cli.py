@@ -37,6 +37,14 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
     _add_venv(commands)
 
+    doctor = commands.add_parser(
+        "doctor", help="what is wrong with your uv set-up, and how to fix it"
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.add_argument(
+        "--project", type=Path, help="look at the project containing DIR (default: the cwd)"
+    )
+
     key = commands.add_parser(
         "key", help="show the MPI/CUDA cache key and whether it matches the loaded modules"
     )
@@ -72,6 +80,10 @@ def _run(args: argparse.Namespace) -> int:
         if args.venv_command == "list":
             return venv.venv_list(args.json, environ)
         return venv.venv_gc(args.dry_run or not args.yes, environ)
+    if args.command == "doctor":
+        from uvmod.commands.doctor import doctor
+
+        return doctor(os.environ, as_json=args.json, project=args.project)
     if args.command == "key":
         from uvmod.commands.key import show_key
 

@@ -134,6 +134,9 @@ class ModuleSection(_Section):
 class PathsSection(_Section):
     cache: PathTemplate = "${SCRATCH:-${HOME}/.cache}/uv"
     venv_depot: PathTemplate = "${SCRATCH:-${HOME}/.cache}/uv-venvs"
+    # Days after which the site's scratch purge deletes files nobody used; only `uvmod doctor`
+    # reads it (to list environments and cache entries at risk). None: no purge to warn about.
+    purge_days: Annotated[int, Field(ge=1, le=36500)] | None = None
 
 
 class ArchSection(_Section):

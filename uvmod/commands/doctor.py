@@ -1,0 +1,154 @@
+"""`uvmod doctor`: run every check, show a table (people) or JSON (scripts); exit 1 on a failure.
+
+The checks live in uvmod/doctor/, one module per topic; this module only orders and renders them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from uvmod import __version__
+from uvmod.doctor import (
+    environments,
+    filesystems,
+    findings,
+    keys,
+    module,
+    purge,
+    settings,
+    wheelhouse,
+)
+from uvmod.doctor.context import Context, make_context
+from uvmod.doctor.result import TROUBLESHOOTING, Result, Status, found
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check: its stable id (also in each result it returns) and the function."""
+
+    id: str
+    run: Callable[[Context], Result]
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("module.loaded", module.check_module),
+    Check("module.wrapper", module.check_wrapper),
+    Check("module.real_uv", module.check_real_uv),
+    Check("config.system", settings.check_system_config),
+    Check("config.user", settings.check_user_config),
+    Check("config.project", settings.check_project_config),
+    Check("config.variables", settings.check_variables),
+    Check("wheelhouse", wheelhouse.check_wheelhouse),
+    Check("filesystems.same", filesystems.check_cache_and_envs),
+    Check("filesystems.project", filesystems.check_project_venvs),
+    Check("filesystems.flock", filesystems.check_locking),
+    Check("cache_key.current", keys.check_key),
+    Check("cache_key.builds", keys.check_builds),
+    Check("depot.project", environments.check_project_env),
+    Check("depot.orphans", environments.check_orphans),
+    Check("purge.environments", purge.check_purge_envs),
+    Check("purge.cache", purge.check_purge_cache),
+)
+
+
+def run_checks(ctx: Context, checks: Sequence[Check] = CHECKS) -> list[Result]:
+    results = []
+    for check in checks:
+        try:
+            results.append(check.run(ctx))
+        except OSError as exc:
+            # Doctor runs on broken set-ups: one unreadable path must not hide the other checks.
+            results.append(
+                found(
+                    check.id,
+                    Status.FAIL,
+                    findings.CHECK_ERROR,
+                    f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "),
+                    "check the permissions and mounts of that path",
+                )
+            )
+    return results
+
+
+def exit_code(results: Sequence[Result]) -> int:
+    return 1 if any(r.status is Status.FAIL for r in results) else 0
+
+
+def to_json(ctx: Context, results: Sequence[Result]) -> dict[str, object]:
+    return {
+        "uvmod": __version__,
+        "ok": exit_code(results) == 0,
+        "project": None if ctx.project is None else str(ctx.project),
+        "failed": sum(r.status is Status.FAIL for r in results),
+        "warnings": sum(r.status is Status.WARN for r in results),
+        "checks": [r.to_json() for r in results],
+    }
+
+
+_STYLE = {Status.OK: ("ok", "green"), Status.WARN: ("warn", "yellow"), Status.FAIL: ("FAIL", "red")}
+
+
+def render_table(ctx: Context, results: Sequence[Result], out: TextIO, width: int | None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(file=out, width=width, highlight=False)
+    where = f"project {ctx.project}" if ctx.project else "no project"
+    table = Table(title=escape(f"uvmod doctor ({where})"), show_lines=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("finding and fix", overflow="fold")
+    for result in results:
+        label, colour = _STYLE[result.status]
+        text = escape(result.finding)
+        if result.fix:
+            text += f"\n[bold]fix:[/bold] {escape(result.fix)}"
+        table.add_row(f"[{colour}]{label}[/{colour}]", result.check, text)
+    console.print(table)
+    failed = sum(r.status is Status.FAIL for r in results)
+    warned = sum(r.status is Status.WARN for r in results)
+    if failed or warned:
+        console.print(
+            f"{failed} failed, {warned} warning(s); every finding has an entry in "
+            f"{TROUBLESHOOTING} under the words before its colon."
+        )
+    else:
+        console.print("Everything looks right.")
+
+
+def doctor(
+    environ: Mapping[str, str],
+    *,
+    as_json: bool,
+    project: Path | None = None,
+    cwd: Path | None = None,
+    now: float | None = None,
+    out: TextIO | None = None,
+    width: int | None = None,
+    checks: Sequence[Check] = CHECKS,
+) -> int:
+    """Run the checks; 1 when any fails. `width` is the table width (None: the terminal's, or
+    200 columns when not on a terminal, so that piped output keeps one finding per line)."""
+    stream = sys.stdout if out is None else out
+    ctx = make_context(
+        environ,
+        project,
+        cwd if cwd is not None else Path(os.getcwd()),
+        time.time() if now is None else now,
+    )
+    results = run_checks(ctx, checks)
+    if as_json:
+        stream.write(json.dumps(to_json(ctx, results), indent=2) + "\n")
+    else:
+        if width is None and not stream.isatty() and not environ.get("COLUMNS"):
+            width = 200
+        render_table(ctx, results, stream, width)
+    return exit_code(results)

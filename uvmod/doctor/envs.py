@@ -1,0 +1,136 @@
+"""The project's environment as the wrapper chooses it, and what is installed in it.
+
+The wrapper (sh/uv-wrapper.sh, uvmod/depot.py) sets UV_PROJECT_ENVIRONMENT per call to
+`$UVMOD_VENV_DEPOT/<name>-<hash of key and real path>`, unless the user set it themselves; without
+the module uv uses the project's `.venv`. Installed distributions are read from their dist-info:
+RECORD lists every installed file (PEP 376/627), and uv writes `uv_build.json` next to it for
+distributions it built from source, holding the build's `extra_build_variables` (checked with uv
+0.13.8: `{"extra_build_variables":{"UVMOD_CACHE_KEY":"mpich/4.1.2"}}`; `{}` without variables;
+no file at all for an installed wheel).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from uvmod import depot
+from uvmod.cachekey import key_status
+from uvmod.doctor.context import Context
+from uvmod.errors import UvmodError
+
+UV_BUILD_JSON = "uv_build.json"
+
+
+@dataclass(frozen=True)
+class ProjectEnv:
+    path: Path
+    how: str  # "depot", "UV_PROJECT_ENVIRONMENT" or ".venv"
+
+
+def project_env(ctx: Context) -> ProjectEnv | None:
+    """The environment uv uses for ctx.project now; None outside a project or when the key
+    holds characters the wrapper refuses (the key check reports that)."""
+    root = ctx.project
+    if root is None:
+        return None
+    chosen = ctx.environ.get("UV_PROJECT_ENVIRONMENT")
+    if chosen:
+        return ProjectEnv(depot.resolve_user_environment(chosen, root), "UV_PROJECT_ENVIRONMENT")
+    depot_path = ctx.depot_dir()
+    if depot_path is None:
+        return ProjectEnv(root / ".venv", ".venv")
+    try:
+        key = wrapper_key(ctx)
+    except UvmodError:
+        return None
+    return ProjectEnv(depot_path / depot.env_name(root, key), "depot")
+
+
+def wrapper_key(ctx: Context) -> str:
+    """The key the wrapper uses for this call: the exported one, except when it is stale and no
+    hook maintains it; then the key of the modules loaded now (sh/uv-wrapper.sh, "Stale key")."""
+    status = key_status(ctx.config.cache_key, ctx.module_name, ctx.environ)
+    key = depot.current_key(ctx.config, ctx.environ)
+    if status.module_loaded and status.stale and not status.hook_active:
+        return depot.check_key(status.expected, status.variable)
+    return key
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalisation, to match `[cache_key].packages` with installed names."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Dist:
+    name: str
+    version: str
+    dist_info: Path
+
+    @property
+    def site(self) -> Path:
+        return self.dist_info.parent
+
+    def missing_files(self) -> list[str]:
+        """RECORD entries (relative to site-packages, `../../bin/x` for scripts) not on disk."""
+        try:
+            text = (self.dist_info / "RECORD").read_text("utf-8", "replace")
+        except OSError:
+            return ["RECORD"]
+        missing = []
+        for row in csv.reader(text.splitlines()):
+            if row and not os.path.lexists(os.path.join(self.site, row[0])):
+                missing.append(row[0])
+        return missing
+
+    def build_variables(self) -> dict[str, str] | None:
+        """The extra build variables uv built this distribution with; None when it was not
+        built by uv (installed from a wheel, or by another installer)."""
+        try:
+            data = json.loads((self.dist_info / UV_BUILD_JSON).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        variables = data.get("extra_build_variables") if isinstance(data, dict) else None
+        if not isinstance(variables, dict):
+            return {}
+        return {str(k): str(v) for k, v in variables.items()}
+
+
+def site_packages(env: Path) -> list[Path]:
+    """site-packages directories, once each (a venv's lib64 is a symlink to lib)."""
+    seen: dict[str, Path] = {}
+    for candidate in sorted(env.glob("lib*/python*/site-packages")):
+        seen.setdefault(os.path.realpath(candidate), candidate)
+    return list(seen.values())
+
+
+def _metadata(dist_info: Path) -> tuple[str, str]:
+    name = version = ""
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key == "Name":
+                    name = value.strip()
+                elif key == "Version":
+                    version = value.strip()
+    except OSError:
+        pass
+    if not name:  # METADATA purged: the directory name is `<name>-<version>.dist-info`
+        name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
+    return name, version
+
+
+def installed(env: Path) -> Iterator[Dist]:
+    for site in site_packages(env):
+        for dist_info in sorted(site.glob("*.dist-info")):
+            name, version = _metadata(dist_info)
+            yield Dist(name, version, dist_info)

@@ -1,0 +1,124 @@
+"""The MPI/CUDA cache key: current with the loaded modules, and matched by what was built.
+
+uv keys a wheel built from an sdist on the sdist only, so the wrapper hands uv
+`[extra-build-variables]` with the key for `[cache_key].packages` (DESIGN.md), and uv records
+the variables of each build in the dist-info's `uv_build.json` (see uvmod/doctor/envs.py).
+A package whose recorded key differs from the loaded modules' was built against other MPI/CUDA
+libraries than the ones the job will load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from uvmod.cachekey import KeyStatus, key_status
+from uvmod.doctor import findings
+from uvmod.doctor.context import Context
+from uvmod.doctor.envs import installed, normalize, project_env
+from uvmod.doctor.result import Result, Status, found, ok
+
+
+def under_environment_modules(environ: Mapping[str, str]) -> bool:
+    """Environment Modules 5 keeps `__MODULES_LM*` (and its init sets MODULES_CMD); Lmod keeps
+    `_ModuleTable*_` instead."""
+    if any(name.startswith("_ModuleTable") for name in environ):
+        return False
+    return "MODULES_CMD" in environ or any(name.startswith("__MODULES_LM") for name in environ)
+
+
+def _fix(ctx: Context, status: KeyStatus) -> tuple[str, str] | None:
+    """uvmod.cachekey's fix, except under Environment Modules: there `module reload` reloads in
+    the same order, uv-hpc still before the MPI module loaded after it, and the key stays stale;
+    `module switch` loads uv-hpc again after it (docs/admin-guide.md, Environment Modules)."""
+    fix = status.fix()
+    if fix is None or not status.module_loaded or not under_environment_modules(ctx.environ):
+        return fix
+    return (
+        f"module switch {ctx.module_name}",
+        "Environment Modules follows only the MPI/CUDA modules loaded before "
+        f"{ctx.module_name}; loading MPI/CUDA modules first avoids this",
+    )
+
+
+def _status(ctx: Context) -> KeyStatus:
+    return key_status(ctx.config.cache_key, ctx.module_name, ctx.environ)
+
+
+def _shown(value: str | None) -> str:
+    return "unset" if not value else repr(value)
+
+
+def check_key(ctx: Context) -> Result:
+    check = "cache_key.current"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    status = _status(ctx)
+    fix = _fix(ctx, status)
+    if fix is not None:
+        command, why = fix
+        # Without the hook marker the wrapper sees the staleness itself and uses the loaded
+        # modules' key for each call (sh/uv-wrapper.sh, "Stale key"): builds stay right, the
+        # variable and the wrapper's warning on every call do not. With the marker it trusts
+        # the variable, so builds would follow the wrong key.
+        status_level = Status.FAIL if status.hook_active else Status.WARN
+        consequence = (
+            "uv builds follow the wrong key"
+            if status.hook_active
+            else "the wrapper uses the loaded modules' key for each uv call and warns every time"
+        )
+        return found(
+            check,
+            status_level,
+            findings.KEY_STALE,
+            f"{status.variable} is {_shown(status.actual)}, the loaded modules give "
+            f"{_shown(status.expected)}; {consequence}: {why}",
+            command,
+        )
+    source = {
+        "hook": "kept current by the Lmod hook",
+        "load": f"set when {ctx.module_name} was loaded (no Lmod hook: it will not follow a swap)",
+    }.get(status.source or "", "source unknown")
+    return ok(
+        check,
+        f"{status.variable}={status.expected or '(none)'} matches the loaded modules; {source}",
+    )
+
+
+def check_builds(ctx: Context) -> Result:
+    check = "cache_key.builds"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = project_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no project environment to look at")
+    status = _status(ctx)
+    keyed = {normalize(p) for p in ctx.config.cache_key.packages}
+    variable = status.variable
+    wrong: list[str] = []
+    names: list[str] = []
+    checked = 0
+    for dist in installed(env.path):
+        if normalize(dist.name) not in keyed:
+            continue
+        variables = dist.build_variables()
+        if variables is None:
+            continue  # a wheel from the wheelhouse or an index: nothing was built here
+        checked += 1
+        built = variables.get(variable, "")
+        if built != status.expected:
+            wrong.append(f"{dist.name} {dist.version} was built with {variable}={_shown(built)}")
+            names.append(dist.name)
+    if not wrong:
+        return ok(
+            check, f"{checked} package(s) built from source in {env.path}, all with the current key"
+        )
+    # Rebuilt under the key the wrapper uses now, which is the loaded modules' key even when
+    # the exported variable is stale.
+    fix = "uv sync " + " ".join(f"--reinstall-package {n}" for n in names)
+    return found(
+        check,
+        Status.FAIL,
+        findings.BUILT_WITH_OTHER_KEY,
+        f"{'; '.join(wrong)} in {env.path}; the loaded modules give {_shown(status.expected)}",
+        fix,
+    )

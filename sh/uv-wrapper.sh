@@ -1,5 +1,6 @@
 # Body of the uv wrapper. uvmod prepends `#!/bin/sh`, a marker and these assignments
 # (uvmod/plan.py: wrapper_assignments), then this text follows unchanged, so `sh -n` checks it:
+#   UVMOD_MODULE         the site's module name (uv-hpc), for messages
 #   UVMOD_REAL_UV        the real uv to exec
 #   UVMOD_ETC            <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
 #   UVMOD_BUILD_ID       changes whenever a policy file or the key settings change
@@ -30,7 +31,7 @@ _uvmod_lc=${LC_ALL-}
 LC_ALL=C
 
 _uvmod_say() {
-  printf '%s\n' "uv-hpc: $*" >&2
+  printf '%s\n' "$UVMOD_MODULE: $*" >&2
 }
 
 # `cd -P .` below rewrites PWD and OLDPWD: uv's children (uv run) get them back as they were.
@@ -122,7 +123,8 @@ if [ "${UVMOD_KEY_SOURCE-}" != hook ] &&
   esac
   _uvmod_say "\$$UVMOD_KEY_VARIABLE='$_uvmod_key' does not match the MPI/CUDA modules loaded" \
     "now; this command uses '$uvmod_key_result'. To update the variable too:" \
-    "module reload uv-hpc (Environment Modules: module switch uv-hpc) (see: uvmod key)."
+    "module reload $UVMOD_MODULE (Environment Modules: module switch $UVMOD_MODULE)" \
+    "(see: uvmod key)."
   _uvmod_key=$uvmod_key_result
   if [ -n "$_uvmod_key" ]; then
     eval "$UVMOD_KEY_VARIABLE=\$_uvmod_key; export $UVMOD_KEY_VARIABLE"
@@ -157,8 +159,8 @@ if [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "${UVMOD_ARCH-}"
     _uvmod_tmp=$_uvmod_cfg/uv/.uv.toml.$$
     if mkdir -p "$_uvmod_cfg/uv" && {
       cat "$_uvmod_policy" &&
-        printf '\n# Added by the uv-hpc wrapper for %s=%s: built wheels of these packages\n' \
-          "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
+        printf '\n# Added by the %s wrapper for %s=%s: built wheels of these packages\n' \
+          "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
         printf '# get their own shard of the uv cache per key.\n[extra-build-variables]\n' &&
         for _uvmod_pkg in $UVMOD_KEY_PACKAGES; do
           printf '"%s" = { %s = "%s" }\n' "$_uvmod_pkg" "$UVMOD_KEY_VARIABLE" "$_uvmod_key"

@@ -144,13 +144,17 @@ def test_environment_modules_mpi_loaded_after_uv_hpc_uses_the_right_key(
             "module load mpich/4.1.2",
             f'{sys.executable} -m uvmod key > {tmp_path}/key.out; echo "key-rc=$?"',
             f"{SHOW} > {tmp_path}/out 2> {tmp_path}/out.err",
+            f"{sys.executable} -m uvmod venv path > {tmp_path}/venv.out",
             'echo "var=${UVMOD_CACHE_KEY-unset}"',
         ],
         _env(tmp_path),
         modulepath=[prefix / "modulefiles", TCL_TEST_MODULES],
     )
     assert "key-rc=1" in result.stdout
-    assert "STALE" in (tmp_path / "key.out").read_text()
+    key_report = (tmp_path / "key.out").read_text()
+    assert "STALE" in key_report
+    # Under Environment Modules `module reload` keeps the old order: the fix is a switch.
+    assert "module switch uv-hpc" in key_report and "module reload" not in key_report
     assert "var=unset" in result.stdout  # the shell's variable is still the load-time key
     assert (tmp_path / "out").read_text().strip().splitlines()[-1] == "mpich-4.1.2"
     err = (tmp_path / "out.err").read_text()
@@ -161,3 +165,5 @@ def test_environment_modules_mpi_loaded_after_uv_hpc_uses_the_right_key(
     from uvmod import depot
 
     assert envs == [depot.env_name(str(project.resolve()), "mpich/4.1.2")]
+    # `uvmod venv path` names the environment the wrapper used, not the stale key's.
+    assert (tmp_path / "venv.out").read_text().strip().endswith("/" + envs[0])

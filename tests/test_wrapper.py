@@ -361,3 +361,25 @@ def test_stale_key_is_reported_and_uv_still_runs(
     assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root, used)
     if warned:
         assert "this command uses 'mpich/4.1.2'" in seen.stderr
+
+
+def test_messages_name_the_sites_module(
+    tmp_path: Path, build_prefix: BuildPrefix, env: dict[str, str]
+) -> None:
+    """The module name is the site's choice ([module].name): the wrapper's messages and fixes
+    must use it, not "uv-hpc"."""
+    fake = make_standin(tmp_path / "fake")
+    prefix = build_prefix(
+        '[module]\nname = "pyuv"\n[cache_key]\nfamilies = ["mpi"]\n', uv=str(fake)
+    )
+    wrapper = prefix / "pyuv" / "1.0" / "bin" / "uv"
+    loaded = {
+        **env,
+        "LOADEDMODULES": "mpich/4.1.2:pyuv/1.0",
+        "LMOD_FAMILY_MPI": "mpich",
+        "UVMOD_KEY_SOURCE": "load",
+    }
+    seen = run_wrapper(wrapper, ["sync"], cwd=project(tmp_path / "p"), env=loaded)
+    assert seen.stderr.startswith("pyuv: ")
+    assert "module reload pyuv (Environment Modules: module switch pyuv)" in seen.stderr
+    assert "uv-hpc" not in seen.stderr

@@ -101,6 +101,7 @@ class KeyStatus:
     actual: str | None  # the variable now; None when unset
     source: str | None  # UVMOD_KEY_SOURCE: "hook", "load" or None
     parts: tuple[KeyPart, ...]
+    environment_modules: bool = False  # the module tool is Environment Modules, not Lmod
 
     @property
     def hook_active(self) -> bool:
@@ -123,6 +124,15 @@ class KeyStatus:
             # marker means the environment was changed behind Lmod's back (or the hook was
             # removed since); reloading recomputes it either way.
             return (f"module reload {self.module}", "the key was changed outside a module command")
+        if self.environment_modules:
+            # `module reload` reloads in the same order, uv-hpc still before the MPI module
+            # loaded after it, so the key stays stale; `module switch` loads uv-hpc again after
+            # it (tests/test_envmodules_cache_key.py, docs/admin-guide.md).
+            return (
+                f"module switch {self.module}",
+                "Environment Modules follows only the MPI/CUDA modules loaded before "
+                f"{self.module}; loading MPI/CUDA modules first avoids this",
+            )
         return (
             f"module reload {self.module}",
             "your site has not installed the uvmod Lmod hook, which keeps the key current after "
@@ -147,6 +157,14 @@ class KeyStatus:
         }
 
 
+def under_environment_modules(environ: Mapping[str, str]) -> bool:
+    """Environment Modules 5 keeps `__MODULES_LM*` (and its init sets MODULES_CMD); Lmod keeps
+    `_ModuleTable*_` instead."""
+    if any(name.startswith("_ModuleTable") for name in environ):
+        return False
+    return "MODULES_CMD" in environ or any(name.startswith("__MODULES_LM") for name in environ)
+
+
 def key_status(spec: CacheKeySection, module_name: str, environ: Mapping[str, str]) -> KeyStatus:
     loaded = loaded_from_env(environ)
     members = family_members_from_env(spec.families, environ)
@@ -159,4 +177,14 @@ def key_status(spec: CacheKeySection, module_name: str, environ: Mapping[str, st
         actual=environ.get(spec.variable),
         source=environ.get(KEY_SOURCE_VARIABLE) or None,
         parts=tuple(parts),
+        environment_modules=under_environment_modules(environ),
     )
+
+
+def effective_key(spec: CacheKeySection, module_name: str, environ: Mapping[str, str]) -> str:
+    """The key the uv wrapper uses for a call (sh/uv-wrapper.sh, "Stale key"): the exported one,
+    except when it is stale and no hook maintains it; then the key of the modules loaded now."""
+    status = key_status(spec, module_name, environ)
+    if status.module_loaded and status.stale and not status.hook_active:
+        return status.expected
+    return status.actual or ""

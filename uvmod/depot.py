@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uvmod import pathexpr
+from uvmod.cachekey import effective_key
 from uvmod.config import SiteConfig
 from uvmod.errors import UvmodError
 from uvmod.moduledesc import DEPOT_VARIABLE
@@ -113,9 +114,11 @@ def depot_dir(config: SiteConfig, environ: Mapping[str, str] | None = None) -> P
 
 
 def current_key(config: SiteConfig, environ: Mapping[str, str] | None = None) -> str:
+    """The key of this call's environment, as the wrapper computes it (a stale exported key is
+    replaced by the loaded modules' key), so `uvmod venv path` names the wrapper's environment."""
     env = os.environ if environ is None else environ
-    variable = config.cache_key.variable
-    return check_key(env.get(variable, ""), variable)
+    key = effective_key(config.cache_key, config.module.name, env)
+    return check_key(key, config.cache_key.variable)
 
 
 @dataclass(frozen=True)

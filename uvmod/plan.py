@@ -43,6 +43,7 @@ def wrapper_assignments(
 ) -> dict[str, str]:
     """The site values at the top of the wrapper (their meaning: the header of sh/uv-wrapper.sh)."""
     return {
+        "UVMOD_MODULE": config.module.name,
         "UVMOD_REAL_UV": real_uv,
         "UVMOD_ETC": layout.absolute(layout.install_dir / "etc"),
         "UVMOD_BUILD_ID": build,

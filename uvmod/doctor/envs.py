@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uvmod import depot
-from uvmod.cachekey import key_status
 from uvmod.doctor.context import Context
 from uvmod.errors import UvmodError
 
@@ -46,20 +45,10 @@ def project_env(ctx: Context) -> ProjectEnv | None:
     if depot_path is None:
         return ProjectEnv(root / ".venv", ".venv")
     try:
-        key = wrapper_key(ctx)
+        key = depot.current_key(ctx.config, ctx.environ)
     except UvmodError:
         return None
     return ProjectEnv(depot_path / depot.env_name(root, key), "depot")
-
-
-def wrapper_key(ctx: Context) -> str:
-    """The key the wrapper uses for this call: the exported one, except when it is stale and no
-    hook maintains it; then the key of the modules loaded now (sh/uv-wrapper.sh, "Stale key")."""
-    status = key_status(ctx.config.cache_key, ctx.module_name, ctx.environ)
-    key = depot.current_key(ctx.config, ctx.environ)
-    if status.module_loaded and status.stale and not status.hook_active:
-        return depot.check_key(status.expected, status.variable)
-    return key
 
 
 def normalize(name: str) -> str:

@@ -9,35 +9,11 @@ libraries than the ones the job will load.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from uvmod.cachekey import KeyStatus, key_status
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.envs import installed, normalize, project_env
 from uvmod.doctor.result import Result, Status, found, ok
-
-
-def under_environment_modules(environ: Mapping[str, str]) -> bool:
-    """Environment Modules 5 keeps `__MODULES_LM*` (and its init sets MODULES_CMD); Lmod keeps
-    `_ModuleTable*_` instead."""
-    if any(name.startswith("_ModuleTable") for name in environ):
-        return False
-    return "MODULES_CMD" in environ or any(name.startswith("__MODULES_LM") for name in environ)
-
-
-def _fix(ctx: Context, status: KeyStatus) -> tuple[str, str] | None:
-    """uvmod.cachekey's fix, except under Environment Modules: there `module reload` reloads in
-    the same order, uv-hpc still before the MPI module loaded after it, and the key stays stale;
-    `module switch` loads uv-hpc again after it (docs/admin-guide.md, Environment Modules)."""
-    fix = status.fix()
-    if fix is None or not status.module_loaded or not under_environment_modules(ctx.environ):
-        return fix
-    return (
-        f"module switch {ctx.module_name}",
-        "Environment Modules follows only the MPI/CUDA modules loaded before "
-        f"{ctx.module_name}; loading MPI/CUDA modules first avoids this",
-    )
 
 
 def _status(ctx: Context) -> KeyStatus:
@@ -53,7 +29,7 @@ def check_key(ctx: Context) -> Result:
     if not ctx.module_loaded:
         return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
     status = _status(ctx)
-    fix = _fix(ctx, status)
+    fix = status.fix()
     if fix is not None:
         command, why = fix
         # Without the hook marker the wrapper sees the staleness itself and uses the loaded

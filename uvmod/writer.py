@@ -4,13 +4,20 @@ Each file is written to a temporary file in its own directory, fsynced and renam
 one, so a reader (a `module load` on another node) sees the old file or the new one, never half.
 Nothing is written until every target has passed the marker check, and a file that does not carry
 the uvmod marker is never replaced: the prefix may be shared with hand-written modulefiles.
+
+A build killed midway (SIGKILL, power loss) leaves every file either old or new, plus at most
+one `.<name>.*.uvmod-tmp` per target; the next build removes those of its own targets first. Two
+builds of one tree at once take turns (an flock on the tree's root directory), so that clean-up
+never removes the temporary file of a build still running (docs/reliability.md).
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +26,7 @@ from uvmod.plan import PlannedFile
 from uvmod.render import MARKER
 
 _MARKER_WINDOW = 512
+_TMP_SUFFIX = ".uvmod-tmp"
 
 
 @dataclass
@@ -53,7 +61,7 @@ def _state(target: Path, planned: PlannedFile) -> str:
 
 def _atomic_write(target: Path, content: bytes, mode: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".uvmod-tmp", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
@@ -66,12 +74,47 @@ def _atomic_write(target: Path, content: bytes, mode: int) -> None:
         raise
 
 
+def _remove_stale_temporaries(target: Path) -> None:
+    """Temporary files a killed build left next to `target` (only ours: `.<name>.*.uvmod-tmp`)."""
+    if target.parent.is_dir():
+        for stale in target.parent.glob(f".{target.name}.*{_TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
+
+
+@contextmanager
+def _exclusive(root: Path) -> Iterator[None]:
+    """Hold an flock on `root` (a directory) while writing. Where the filesystem refuses flock
+    on a directory (some NFS set-ups), go on without: concurrent builds are then the admin's
+    business, as before."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def write_tree(root: Path, files: Sequence[PlannedFile], *, check: bool) -> WriteReport:
     """Compare (check=True) or write the planned files under `root`."""
+    if check:
+        return _compare(root, files)
+    root.mkdir(parents=True, exist_ok=True)
+    with _exclusive(root):
+        report = _compare(root, files)
+        for planned in files:
+            _remove_stale_temporaries(root / planned.path)
+        for planned in files:
+            if str(planned.path) not in report.unchanged:
+                _atomic_write(root / planned.path, planned.content.encode("utf-8"), planned.mode)
+    return report
+
+
+def _compare(root: Path, files: Sequence[PlannedFile]) -> WriteReport:
+    """Every target's state; raises before anything is written if one is not ours."""
     report = WriteReport()
-    states = [(planned, _state(root / planned.path, planned)) for planned in files]
-    for planned, state in states:
-        getattr(report, state).append(str(planned.path))
-        if not check and state != "unchanged":
-            _atomic_write(root / planned.path, planned.content.encode("utf-8"), planned.mode)
+    for planned in files:
+        getattr(report, _state(root / planned.path, planned)).append(str(planned.path))
     return report

@@ -98,26 +98,44 @@ def test_all_problems_are_reported_at_once() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        (
+            b'[wheelhouse]\nroot = "/w"\n[wheelhouse.arch]\navx2 = ["gentoo2020/avx2", "/abs"]\n',
+            [],
+            "{bad}: wheelhouse.arch.avx2[1]: '/abs' is not a directory name",
+        ),
+        (b"[module\nname = 'x'\n", [], "{bad}: not valid TOML"),
+        (b"\xff[module]\n", [], "{bad}: not UTF-8 text"),
+        (b"[paths]\ncache = 'relative'\n[arch.flags]\n", [], "{bad}: paths.cache: "),
+        # Valid config, bad --uv: refused after parsing, still before any write.
+        (b'[paths]\ncache = "/other/uv"\n', ["--uv", "bin/uv"], "--uv: 'bin/uv' is not an"),
+    ],
+)
 def test_bad_config_exits_2_and_leaves_the_tree_untouched(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: bytes,
+    extra: list[str],
+    message: str,
 ) -> None:
     prefix = tmp_path / "prefix"
     assert main(["build-modulefiles", "--prefix", str(prefix), "--uv", "/usr/bin/true"]) == 0
-    before = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
-    stamps = {p: p.stat().st_mtime_ns for p in before}
+    # Byte and mtime of every entry; a directory's mtime would move if an entry were added.
+    before = {p: (p.read_bytes() if p.is_file() else b"") for p in prefix.rglob("*")}
+    stamps = {p: p.stat().st_mtime_ns for p in [prefix, *before]}
     bad = tmp_path / "site.toml"
-    bad.write_text(
-        '[wheelhouse]\nroot = "/w"\n[wheelhouse.arch]\navx2 = ["gentoo2020/avx2", "/abs"]\n'
-    )
+    bad.write_bytes(content)
     capsys.readouterr()
-    code = main(["build-modulefiles", "--config", str(bad), "--prefix", str(prefix)])
+    code = main(["build-modulefiles", "--config", str(bad), "--prefix", str(prefix), *extra])
     err = capsys.readouterr().err
     assert code == 2
-    assert f"uvmod: error: {bad}: wheelhouse.arch.avx2[1]: '/abs' is not a directory name" in err
+    assert f"uvmod: error: {message.format(bad=bad)}" in err
     assert "Traceback" not in err
-    after = {p: p.read_bytes() for p in prefix.rglob("*") if p.is_file()}
+    after = {p: (p.read_bytes() if p.is_file() else b"") for p in prefix.rglob("*")}
     assert after == before
-    assert {p: p.stat().st_mtime_ns for p in after} == stamps
+    assert {p: p.stat().st_mtime_ns for p in [prefix, *after]} == stamps
 
 
 @pytest.mark.parametrize(

@@ -50,18 +50,60 @@ def test_check_reports_differences_and_writes_nothing(
     assert modulefile.read_text().endswith("-- edited by hand\n")
 
 
+def _stamps(root: Path) -> dict[Path, tuple[bytes, int]]:
+    """Content and mtime of every entry (a directory's mtime moves when an entry is added)."""
+    return {
+        p: (b"" if p.is_dir() else p.read_bytes(), p.lstat().st_mtime_ns) for p in root.rglob("*")
+    }
+
+
+TREE = [
+    "modulefiles/uv-hpc/1.0.lua",
+    "modulefiles/uv-hpc/1.0",  # the Tcl modulefile (Environment Modules)
+    "lmod/SitePackage.lua",
+    "lmod/uvmod_hooks.lua",
+    "uv-hpc/1.0/bin/uv",
+    "uv-hpc/1.0/etc/generic/uv/uv.toml",
+]
+
+
+@pytest.mark.parametrize("target", TREE)
 def test_a_file_without_the_marker_is_never_overwritten(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
 ) -> None:
     prefix = tmp_path / "p"
-    foreign = prefix / "modulefiles/uv-hpc/1.0.lua"
+    foreign = prefix / target
     foreign.parent.mkdir(parents=True)
-    foreign.write_text("-- the site's own hand-written uv-hpc module\n")
+    foreign.write_text("-- the site's own hand-written file\n")
     assert _build(prefix) == 1
     assert "was not written by uvmod" in capsys.readouterr().err
-    assert foreign.read_text() == "-- the site's own hand-written uv-hpc module\n"
+    assert foreign.read_text() == "-- the site's own hand-written file\n"
     # Nothing else was written either: the check happens before any write.
     assert [p for p in prefix.rglob("*") if p.is_file()] == [foreign]
+
+
+@pytest.mark.parametrize("target", TREE)
+def test_a_rebuild_over_a_foreign_file_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], target: str
+) -> None:
+    """A tree uvmod wrote, one file of which the site replaced by its own (or a symlink to
+    its own): a rebuild with another config refuses, and changes no file, not even the ours."""
+    prefix = tmp_path / "p"
+    assert _build(prefix) == 0
+    foreign = prefix / target
+    foreign.unlink()
+    if target.endswith(".toml"):
+        (tmp_path / "own.toml").write_text("# the site's own\n")
+        foreign.symlink_to(tmp_path / "own.toml")
+    else:
+        foreign.write_text("# the site's own\n")
+    before = _stamps(prefix)
+    config = tmp_path / "site.toml"
+    config.write_text('[paths]\ncache = "/elsewhere/uv"\n[cache_key]\nmodules = ["x"]\n')
+    capsys.readouterr()
+    assert _build(prefix, "--config", str(config)) == 1
+    assert f"{foreign}: exists and was not written by uvmod" in capsys.readouterr().err
+    assert _stamps(prefix) == before
 
 
 def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:

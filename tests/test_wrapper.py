@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -383,3 +385,103 @@ def test_messages_name_the_sites_module(
     assert seen.stderr.startswith("pyuv: ")
     assert "module reload pyuv (Environment Modules: module switch pyuv)" in seen.stderr
     assert "uv-hpc" not in seen.stderr
+
+
+# A stand-in uv that reads, with builtins only (a millisecond after the wrapper's exec, where the
+# Python stand-in takes tens), the system uv.toml uv would read: the first <dir>/uv/uv.toml of
+# XDG_CONFIG_DIRS. It prints that directory, UV_PROJECT_ENVIRONMENT, then the file.
+READER = """\
+#!/bin/sh
+d=${XDG_CONFIG_DIRS%%:*}
+printf '%s\\n%s\\n' "$d" "$UV_PROJECT_ENVIRONMENT"
+while IFS= read -r line || [ -n "$line" ]; do printf '%s\\n' "$line"; done <"$d/uv/uv.toml"
+"""
+
+
+def _at_once(
+    commands: list[list[str]], cwd: Path, env: dict[str, str], gate: Path
+) -> list[tuple[int, str, str]]:
+    """Start every command, wait until all are ready, then release them together: each waits
+    for one line on a FIFO, which gets all its lines in one write. (returncode, out, err)."""
+    os.mkfifo(gate)
+    hold = os.open(gate, os.O_RDWR)  # a writer exists from now on: the readers' open() returns
+    procs = [
+        subprocess.Popen(
+            ["sh", "-c", ': >"$0.$$"; read _ <"$0"; exec "$@"', str(gate), *command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    try:
+        while len(list(gate.parent.glob(gate.name + ".*"))) < len(procs):
+            time.sleep(0.005)
+        time.sleep(0.02)  # let the last one reach its read
+        os.write(hold, b"\n" * len(procs))
+        outputs = [proc.communicate(timeout=60) for proc in procs]
+    finally:
+        os.close(hold)
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+
+
+def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: int) -> None:
+    """Each round, 8 calls use a key no call used before, so each may write the per-key
+    uv.toml (sh/uv-wrapper.sh, "Per-key uv.toml"): all succeed, each uv finds the whole file,
+    one file results, equal to the policy + the key's [extra-build-variables], and no
+    temporary file is left."""
+    reader = tmp_path / "reader" / "uv"
+    reader.parent.mkdir()
+    reader.write_text(READER)
+    reader.chmod(0o755)
+    wrapper = wrapper_path(build_prefix(uv=str(reader)))
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "UVMOD_VENV_DEPOT": str(tmp_path / "depot"),
+        "UVMOD_ARCH": "generic",
+        "UVMOD_KEY_SOURCE": "hook",
+    }
+    root = project(tmp_path / "w" / "p")
+    policy = tomllib.loads(
+        (wrapper.parent.parent / "etc" / "generic" / "uv" / "uv.toml").read_text()
+    )
+    packages = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
+    for n in range(rounds):
+        key = f"cuda/12.{n},mpich/4.1.2"
+        calls = _at_once(
+            [["sh", str(wrapper), "sync"]] * 8,
+            root,
+            {**env, "UVMOD_CACHE_KEY": key},
+            tmp_path / f"gate{n}",
+        )
+        assert [(code, err) for code, _, err in calls] == [(0, "")] * 8, calls
+        expected = {
+            **policy,
+            "extra-build-variables": {p: {"UVMOD_CACHE_KEY": key} for p in packages},
+        }
+        for _, out, _ in calls:
+            config, environment, text = out.split("\n", 2)
+            assert Path(config).name == f"k-cuda@12.{n},mpich@4.1.2"
+            # Every call got the same environment for the key (the depot index raced too).
+            assert environment == expected_env(tmp_path, root, key)
+            assert tomllib.loads(text) == expected
+        assert sorted(p.name for p in Path(config).rglob("*")) == ["uv", "uv.toml"]
+    files = sorted(p for p in (tmp_path / "depot").rglob("*") if p.is_file())
+    assert [p for p in files if p.name not in ("uv.toml", ".uvmod-name")] == []
+    assert len([p for p in files if p.name == "uv.toml"]) == rounds
+
+
+def test_eight_simultaneous_first_uses_of_a_new_key(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    _first_uses_of_new_keys(tmp_path, build_prefix, rounds=20)
+
+
+@pytest.mark.slow
+def test_eight_simultaneous_first_uses_of_a_new_key_many_rounds(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    _first_uses_of_new_keys(tmp_path, build_prefix, rounds=300)

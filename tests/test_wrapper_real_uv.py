@@ -210,6 +210,36 @@ def test_sixteen_concurrent_runs_on_a_fresh_project(site: Site) -> None:
     assert result.returncode == 0
 
 
+def test_eight_concurrent_first_uses_of_a_new_key(site: Site) -> None:
+    """The real-uv companion of tests/test_wrapper.py::test_eight_simultaneous_first_uses_of_a
+    _new_key: 8 `uv run` of a project needing the sdist `fake` start together under a key no
+    call used before; each may write the per-key uv.toml, all succeed, all get the wheel built
+    for that key, and one per-key uv.toml results."""
+    proj = site.project(site.tmp / "WORK" / "keyed", "fake", "tinyone")
+    out = site.tmp / "out"
+    out.mkdir()
+    site.run(
+        f"cd {shlex.quote(str(proj))}",
+        key("mpich/4.1.2"),
+        "for i in $(seq 8); do",
+        "  ( uv run python -c 'import fake; print(fake.BUILT_AGAINST, fake.BUILD_KEY)' "
+        f">{out}/o$i 2>{out}/e$i; echo $? >{out}/rc$i ) &",
+        "done",
+        "wait",
+        FAKE_MPI="mpich",
+    )
+    for i in range(1, 9):
+        assert (out / f"rc{i}").read_text().strip() == "0", (out / f"e{i}").read_text()
+        assert (out / f"o{i}").read_text().split("\n")[-2] == "mpich mpich/4.1.2"
+    configs = [p for p in (site.depot / ".uvmod-config").rglob("*") if p.is_file()]
+    assert [p.relative_to(p.parents[3]) for p in configs] == [
+        Path("generic/k-mpich@4.1.2/uv/uv.toml")
+    ]
+    assert "extra-build-variables" in configs[0].read_text()
+    entries = [p for p in site.depot.iterdir() if not p.name.startswith(".")]
+    assert entries == [site.expected_env(proj, "mpich/4.1.2")]
+
+
 def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     """[extra-build-variables] in the wrapper's per-key system uv.toml changes the built-wheel
     cache shard (DESIGN.md): mpich build, openmpi build, then mpich again served from cache."""

@@ -90,11 +90,11 @@ class Tree:
             stop.touch()
             assert proc.wait(timeout=60) == 0
 
-    def start_loop(self) -> subprocess.Popen[bytes]:
-        ready = self.tmp / "ready"
+    def start_loop(self, name: str = "") -> subprocess.Popen[bytes]:
+        ready = self.tmp / f"ready{name}"
         ready.unlink(missing_ok=True)
         args = [str(self.prefix), str(self.configs["a"]), str(self.configs["b"]), "/usr/bin/true"]
-        args += [str(ready), str(self.tmp / "stop"), str(self.tmp / "done")]
+        args += [str(ready), str(self.tmp / "stop"), str(self.tmp / f"done{name}")]
         proc = subprocess.Popen([sys.executable, "-c", LOOP, *args])
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -270,6 +270,18 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
         _one_more_build_repairs(tree)
     # 8 of the 9 files change (SitePackage.lua does not): 4 steps each.
     assert points == 8 * 4
+
+
+def test_two_builds_of_one_tree_at_once_take_turns(tree: Tree) -> None:
+    """Each build removes stale temporaries of its targets; the flock on the tree keeps it from
+    removing the one another build is about to rename (which would fail that build)."""
+    loops = [tree.start_loop("1"), tree.start_loop("2")]
+    time.sleep(1)
+    (tree.tmp / "stop").touch()
+    assert [loop.wait(timeout=60) for loop in loops] == [0, 0]
+    assert int((tree.tmp / "done1").read_text()) + int((tree.tmp / "done2").read_text()) >= 4
+    assert _temporaries(tree.prefix) == []
+    assert tree.build("a", "--check") == 0 or tree.build("b", "--check") == 0
 
 
 def test_temporaries_of_a_killed_build_are_removed_and_no_others(tree: Tree) -> None:

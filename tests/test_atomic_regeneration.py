@@ -251,7 +251,7 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
     """Random-time kills mostly land outside the few milliseconds of writing; this kills the
     build before each of its writer steps in turn, from the same starting tree (A, rebuilding
     to B), and repairs with one more build each time."""
-    points = 0
+    points = with_beside = 0
     while _build_killed_at(tree, "b", points + 1):
         points += 1
         now = _snapshot(tree.prefix)
@@ -260,16 +260,19 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
                 continue
             assert content in (tree.states["a"][path], tree.states["b"][path]), (points, path)
         assert {p for p in now if "uvmod-tmp" not in p} == set(tree.states["a"])
-        if points % 4 == 1:
-            loaded = run_lmod(
-                ["module load uv-hpc"], _env(tree), modulepath=[tree.prefix / "modulefiles"]
-            )
-            assert (
-                f"{loaded.environ['UV_CACHE_DIR']} {loaded.environ['UVMOD_VENV_DEPOT']}" in EXPECTED
-            )
+        # A modulefile's temporary (a dot file, with the #%Module header for the Tcl one) sits
+        # next to it: both tools must still load the real one. Elsewhere, every 4th point.
+        beside = _temporaries(tree.prefix / "modulefiles")
+        for run in (run_lmod, run_envmodules) if beside else (run_lmod,) * (points % 4 == 1):
+            modulefiles = [tree.prefix / "modulefiles"]
+            loaded = run(["module load uv-hpc"], _env(tree), modulepath=modulefiles).environ
+            assert f"{loaded['UV_CACHE_DIR']} {loaded['UVMOD_VENV_DEPOT']}" in EXPECTED, beside
+            assert loaded["LOADEDMODULES"] == "uv-hpc/1.0", beside
+            with_beside += bool(beside)
         _one_more_build_repairs(tree)
     # 8 of the 9 files change (SitePackage.lua does not): 4 steps each.
     assert points == 8 * 4
+    assert with_beside == 2 * 6  # 3 points each for the Lua and the Tcl modulefile, 2 tools
 
 
 def test_two_builds_of_one_tree_at_once_take_turns(tree: Tree) -> None:

@@ -77,8 +77,10 @@ def _atomic_write(target: Path, content: bytes, mode: int) -> None:
 def _remove_stale_temporaries(target: Path) -> None:
     """Temporary files a killed build left next to `target` (only ours: `.<name>.*.uvmod-tmp`)."""
     if target.parent.is_dir():
-        for stale in target.parent.glob(f".{target.name}.*{_TMP_SUFFIX}"):
-            stale.unlink(missing_ok=True)
+        prefix = f".{target.name}."  # compared as text: a name is never read as a glob pattern
+        for stale in target.parent.iterdir():
+            if stale.name.startswith(prefix) and stale.name.endswith(_TMP_SUFFIX):
+                stale.unlink(missing_ok=True)
 
 
 @contextmanager

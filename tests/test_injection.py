@@ -46,6 +46,7 @@ VALUES = {
     "unicode": "éü 雪 😀",
     "space-comma-colon": "two words, a:b",
     "url-chars": "a#b?c%41d",
+    "url-chars-no-hash": "a?c%41d&e=f",
     "newline": "a\nb",
     "tab": "a\tb",
     "escape": "red\x1b[31m",

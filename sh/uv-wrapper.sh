@@ -296,12 +296,16 @@ _uvmod_env=$UVMOD_VENV_DEPOT/$_uvmod_name
 # .uvmod-last-used (emptied on every call, written only after the marker) is there but the marker
 # is not, files were purged from this environment, maybe from site-packages: move it aside so
 # uv builds a fresh one, and say so. uv itself recreates an environment that is absent or lacks
-# bin/python or pyvenv.cfg.
+# pyvenv.cfg, but stops at one with pyvenv.cfg and no bin/python ("not a valid Python
+# environment (no Python executable was found)", uv 0.13.8; tests/test_purge.py): that is purge
+# damage too when uvmod marked the environment (after uv made it), caught with one more stat().
 # Order matters with concurrent calls: .uvmod-last-used is tested before the marker, and written
 # after it, so a call racing the one that marks a new environment never sees "used, unmarked".
 _uvmod_marker=$_uvmod_env/.uvmod-project
 _uvmod_used=$_uvmod_env/.uvmod-last-used
-if [ -f "$_uvmod_used" ] && [ ! -f "$_uvmod_marker" ]; then
+if { [ -f "$_uvmod_used" ] && [ ! -f "$_uvmod_marker" ]; } ||
+  { [ ! -e "$_uvmod_env/bin/python" ] && { [ -f "$_uvmod_marker" ] || [ -f "$_uvmod_used" ]; }; }
+then
   _uvmod_trash=$UVMOD_VENV_DEPOT/.uvmod-trash/$_uvmod_name.$$
   if mkdir -p "$UVMOD_VENV_DEPOT/.uvmod-trash" && mv "$_uvmod_env" "$_uvmod_trash" 2>/dev/null
   then

@@ -253,9 +253,8 @@ def test_only_binary_becomes_no_build_package(tmp_path: Path, build_prefix: Buil
 
 
 def test_constraints_are_exported_for_uv_pip(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix(
-        '[wheelhouse]\nconstraints = ["/site/constraints.txt", "/site/b c.txt"]\n'
-    )
+    prefix = build_prefix('[wheelhouse]\nconstraints = ["/site/constraints.txt", "/site/b.txt"]\n')
     env = base_env(tmp_path)
     out = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
-    assert out["UV_CONSTRAINT"] == "/site/constraints.txt /site/b c.txt"
+    # Space-separated: a path with whitespace is rejected (tests/test_injection.py).
+    assert out["UV_CONSTRAINT"] == "/site/constraints.txt /site/b.txt"

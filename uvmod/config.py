@@ -70,6 +70,24 @@ def _absolute_path(value: str) -> str:
     return value
 
 
+def _wheelhouse_root(value: str) -> str:
+    _absolute_path(value)
+    # uv reads an index `url` or `find-links` entry as a URL even when it is a path: everything
+    # from a '#' on is taken as a fragment and dropped (uv 0.13.8: "Failed to read `--find-links`
+    # directory: /a" for "/a#b/generic").
+    if "#" in value:
+        raise ValueError(f"{value!r}: uv reads '#' in a wheelhouse path as a URL fragment")
+    return value
+
+
+def _constraint_path(value: str) -> str:
+    _absolute_path(value)
+    # UV_CONSTRAINT is space-separated (DESIGN.md): uv would read two files.
+    if any(c.isspace() for c in value):
+        raise ValueError(f"{value!r}: UV_CONSTRAINT is space-separated, so no whitespace")
+    return value
+
+
 def _relative_dir(value: str) -> str:
     _no_control(value)
     parts = PurePosixPath(value).parts
@@ -115,6 +133,8 @@ ArchName = Annotated[str, _matching(_DIR_NAME, "an architecture name (letters, d
 CpuFlag = Annotated[str, _matching(_FLAG, "a /proc/cpuinfo flag (lower case)")]
 PackageName = Annotated[str, _matching(_PACKAGE, "a Python package name")]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
+WheelhouseRoot = Annotated[str, AfterValidator(_wheelhouse_root)]
+ConstraintPath = Annotated[str, AfterValidator(_constraint_path)]
 RelativeDir = Annotated[str, AfterValidator(_relative_dir)]
 PathTemplate = Annotated[str, AfterValidator(_path_template)]
 SafeText = Annotated[str, AfterValidator(_no_control)]
@@ -154,13 +174,13 @@ class ArchSection(_Section):
 
 
 class WheelhouseSection(_Section):
-    root: AbsolutePath | None = None
+    root: WheelhouseRoot | None = None
     pypi: bool = True
     index_strategy: Literal["first-index", "unsafe-first-match", "unsafe-best-match"] = (
         "unsafe-first-match"
     )
     only_binary: list[PackageName] = Field(default_factory=list)
-    constraints: list[AbsolutePath] = Field(default_factory=list)
+    constraints: list[ConstraintPath] = Field(default_factory=list)
     arch: dict[ArchName, list[RelativeDir]] = Field(default_factory=dict)
 
 

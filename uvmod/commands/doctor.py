@@ -55,6 +55,7 @@ CHECKS: tuple[Check, ...] = (
     Check("depot.orphans", environments.check_orphans),
     Check("purge.environments", purge.check_purge_envs),
     Check("purge.cache", purge.check_purge_cache),
+    Check("purge.cache_damage", purge.check_cache_damage),
 )
 
 

@@ -46,6 +46,9 @@ def check_project_env(ctx: Context) -> Result:
     if not (env.path / "pyvenv.cfg").is_file():
         total += 1
         damage.insert(0, "pyvenv.cfg")
+    if not (env.path / "bin" / "python").exists():  # uv refuses such an environment
+        total += 1
+        damage.insert(0, "bin/python")
     if not damage:
         return ok(check, f"{env.path} is intact ({len(dists)} distributions)")
     return found(

@@ -50,6 +50,7 @@ ORPHANED_ENVS = Problem("environments of deleted projects take space")
 # Scratch purge
 ENVS_AT_RISK = Problem("environments not used within the purge age")
 CACHE_AT_RISK = Problem("cache entries not used within the purge age")
+CACHE_DAMAGED = Problem("unpacked wheels in the cache are missing files")
 
 
 def all_problems() -> list[Problem]:

@@ -11,9 +11,11 @@ used" only in that sense.
 
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
+from uvmod.depot import _read_without_atime
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.environments import depot_entries, listing
@@ -82,4 +84,47 @@ def check_purge_cache(ctx: Context) -> Result:
         f"{files:,} files) not used for more than {days} days",
         "uv cache prune removes unused entries now; rerun `uv sync` on a login node for "
         "projects you need offline",
+    )
+
+
+def _damaged_entry(entry: Path) -> str | None:
+    """The package name of an unpacked wheel missing files its RECORD lists (or the RECORD
+    itself), else None. uv trusts these directories: it hardlinks from them without checking, so
+    a purged file is missing from every environment installed afterwards, and a purged RECORD or
+    METADATA fails the install with only the missing path ("failed to open file ...")."""
+    # Like usage_keeping_times: looking must not make the entry look used to check_purge_cache.
+    before = os.lstat(entry)
+    infos = [e for e in entry.iterdir() if e.name.endswith(".dist-info")]
+    try:
+        os.utime(entry, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
+    except OSError:
+        pass
+    if not infos:
+        return "(unknown)"
+    for info in infos:
+        name = info.name.removesuffix(".dist-info").partition("-")[0]
+        try:
+            text = _read_without_atime(info / "RECORD").decode("utf-8", "replace")
+        except OSError:
+            return name
+        for row in csv.reader(text.splitlines()):
+            if row and not os.path.lexists(entry / row[0]):
+                return name
+    return None
+
+
+def check_cache_damage(ctx: Context) -> Result:
+    check = "purge.cache_damage"
+    cache, _ = ctx.cache_dir()
+    entries = [e for b in sorted(cache.glob("archive-v*")) for e in b.iterdir() if e.is_dir()]
+    damaged = sorted({n for n in map(_damaged_entry, entries) if n is not None})
+    if not damaged:
+        return ok(check, f"all {len(entries)} unpacked wheel(s) in {cache} are complete")
+    return found(
+        check,
+        Status.FAIL,
+        findings.CACHE_DAMAGED,
+        f"unpacked wheels of {listing(damaged)} in {cache} are missing files, most likely "
+        "deleted by the scratch purge; uv installs them as they are",
+        "uv cache clean, then `rm -rf` the environments that import them fail in and `uv sync`",
     )

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import BuildPrefix
-from tests.support.fakesdist import write_fake_sdist
+from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
 from tests.support.wheels import write_wheel
 
@@ -32,21 +32,7 @@ def _mpi_project(tmp_path: Path, build_prefix: BuildPrefix) -> tuple[Path, Path]
     wheelhouse = tmp_path / "wheelhouse"
     write_fake_sdist(wheelhouse / "generic")
     write_wheel(wheelhouse / "generic", "plain", "1.0", {"plain/__init__.py": "X = 1\n"})
-    prefix = build_prefix(
-        f"""
-[wheelhouse]
-root = "{wheelhouse}"
-pypi = false
-[wheelhouse.arch]
-avx512 = ["generic"]
-avx2 = ["generic"]
-generic = ["generic"]
-[cache_key]
-modules = ["cuda"]
-families = ["mpi"]
-packages = ["fake"]
-"""
-    )
+    prefix = build_prefix(mpi_site_toml(wheelhouse))
     project = tmp_path / "work" / "mpiapp"
     project.mkdir(parents=True)
     (project / "pyproject.toml").write_text(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
+from tests.support.fakesdist import mpi_site_toml
 from tests.support.modules import ShellResult, base_env, run_lmod
 from tests.support.tinywheels import make_sdist, make_wheel
 from uvmod import depot
@@ -73,23 +74,7 @@ def site(tmp_path: Path, build_prefix: BuildPrefix) -> Site:
     make_wheel(wheelhouse / "generic", "tinyone", "1.0")
     make_wheel(wheelhouse / "generic", "tinytwo", "2.0")
     make_sdist(wheelhouse / "generic", "fake", "1.0")
-    prefix = build_prefix(
-        f"""
-[wheelhouse]
-root = "{wheelhouse}"
-pypi = false
-[wheelhouse.arch]
-avx512 = ["generic"]
-avx2 = ["generic"]
-generic = ["generic"]
-[cache_key]
-modules = ["cuda"]
-families = ["mpi"]
-packages = ["fake"]
-[python]
-downloads = "never"
-"""
-    )
+    prefix = build_prefix(mpi_site_toml(wheelhouse, '[python]\ndownloads = "never"'))
     env = base_env(
         tmp_path,
         {

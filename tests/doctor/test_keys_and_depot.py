@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.doctor.support import Report, make_project, run_doctor
-from tests.support.fakesdist import write_fake_sdist
+from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ShellResult, base_env, run_lmod
 from tests.support.wheels import write_wheel
 from uvmod import depot
@@ -62,20 +62,7 @@ class Site:
 
 
 def site_toml(wheelhouse: Path, extra: str = "") -> str:
-    return f"""
-[wheelhouse]
-root = "{wheelhouse}"
-pypi = false
-[wheelhouse.arch]
-avx512 = ["generic"]
-avx2 = ["generic"]
-generic = ["generic"]
-[cache_key]
-modules = ["cuda"]
-families = ["mpi"]
-packages = ["fake"]
-{extra}
-"""
+    return mpi_site_toml(wheelhouse, extra)
 
 
 @pytest.fixture

@@ -97,3 +97,23 @@ def write_fake_sdist(dest: Path, name: str = "fake", version: str = "1.0") -> Pa
             info.mode = 0o644
             archive.addfile(info, io.BytesIO(data))
     return path
+
+
+def mpi_site_toml(wheelhouse: Path, extra: str = "") -> str:
+    """A site.toml whose one wheelhouse directory (`generic/`, for every arch) holds the
+    key-sensitive sdist `fake`: MPI modules enter the key by family, cuda by name, and `fake`
+    gets the key as an extra build variable. `extra` is appended (more TOML tables)."""
+    return f"""
+[wheelhouse]
+root = "{wheelhouse}"
+pypi = false
+[wheelhouse.arch]
+avx512 = ["generic"]
+avx2 = ["generic"]
+generic = ["generic"]
+[cache_key]
+modules = ["cuda"]
+families = ["mpi"]
+packages = ["fake"]
+{extra}
+"""

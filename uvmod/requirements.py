@@ -27,6 +27,11 @@ _INCLUDE = re.compile(r"(?:-r|--requirement)(?:\s*=\s*|\s+|(?<=-r))(?P<file>\S.*
 _EDITABLE = re.compile(r"(?:-e|--editable)(?:\s*=\s*|\s+|(?<=-e))\S")
 
 
+def _why(exc: InvalidRequirement) -> str:
+    """packaging's message without the lines that draw a caret under the text."""
+    return str(exc).splitlines()[0].strip()
+
+
 @dataclass(frozen=True)
 class Wanted:
     """One requirement and where it was written; `requirement` is None when uvmod cannot check
@@ -43,7 +48,7 @@ def parse_argument(text: str) -> Wanted:
     try:
         return Wanted(text, "command line", Requirement(text))
     except InvalidRequirement as exc:
-        raise ConfigError(f"{text!r}: not a package name or requirement ({exc})") from None
+        raise ConfigError(f"{text!r}: not a package name or requirement ({_why(exc)})") from None
 
 
 def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -111,7 +116,7 @@ def read_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
                 found.append(Wanted(requirement_text, source, None, "a path or URL, not a name"))
                 continue
             raise ConfigError(
-                f"{source}: not a requirement: {requirement_text!r} ({exc})"
+                f"{source}: not a requirement: {requirement_text!r} ({_why(exc)})"
             ) from None
         found.append(_wanted(requirement_text, source, requirement))
     return found
@@ -166,6 +171,6 @@ def read_project(pyproject: Path) -> tuple[list[Wanted], list[str]]:
             try:
                 requirement = Requirement(value)
             except InvalidRequirement as exc:
-                raise ConfigError(f"{source}: not a requirement: {value!r} ({exc})") from None
+                raise ConfigError(f"{source}: not a requirement: {value!r} ({_why(exc)})") from None
             found.append(_wanted(value, source, requirement))
     return found, warnings

@@ -102,7 +102,7 @@ class WheelIndex:
         self._files: dict[NormalizedName, list[tuple[Directory, str]]] = {}
         for directory in self.directories.values():
             for filename in directory.filenames:
-                raw = filename.partition("-")[0]
+                raw = filename[: -len(".whl")].partition("-")[0]
                 name = self._names.get(raw)
                 if name is None:
                     name = self._names[raw] = canonicalize_name(raw)
@@ -267,7 +267,7 @@ def select(
     position = {rel: i for i, rel in enumerate(chain)}
     mine = [w for w in wheels if w.directory in position]
     if not mine:
-        return Pick(None, reason="no wheel of that name in the chain")
+        return Pick(None, reason="no wheel of that name")
     ranked = [
         _Ranked(w, rank, position[w.directory])
         for w in mine

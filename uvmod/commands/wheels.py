@@ -261,7 +261,7 @@ def index_pick(
 ) -> Pick:
     wheels = index.wheels(name)
     if not wheels:
-        return Pick(None, reason="not in the wheelhouse")
+        return Pick(None, reason="no wheel of that name")
     return select(wheels, chain, spec, matcher, rule)
 
 
@@ -303,10 +303,13 @@ def build_report(
                 unmatched.append(pattern)
     else:
         names = list(index.names())
+    # Rows of one version: directories as they come position by position through the listed
+    # chains (every arch directory, then the shared ones), i.e. chain order for one chain.
     order: dict[str, int] = {}
-    for chain_dirs in relatives.values():
-        for relative in chain_dirs:
-            order.setdefault(relative, len(order))
+    for depth in range(max((len(c) for c in relatives.values()), default=0)):
+        for chain_dirs in relatives.values():
+            if depth < len(chain_dirs):
+                order.setdefault(chain_dirs[depth], len(order))
     rows: list[Row] = []
     for name in sorted({canonicalize_name(n) for n in names}):
         wheels = index.wheels(name)

@@ -617,3 +617,24 @@ def test_module_load_then_uvmod_wheels_in_a_real_lmod_shell(
         for name in FILES[directory]
         if name.startswith("numpy-") and f"-{tag}-" in name
     }
+
+
+def test_blocks_written_directly_are_what_rich_would_print() -> None:
+    """Off a terminal the table bypasses rich's line splitting (uvmod/commands/wheels.py
+    `_emit`); rich would have written the same characters."""
+    from rich.console import Console
+
+    from uvmod.commands.wheels import _Block, _emit
+
+    block = _Block(("name", "platform", "note"))
+    block.add("orjson", "manylinux_2_17_x86_64.manylinux2014_x86_64" * 3, ("yes", "green"))
+    block.add("évité", "[bold]x[/bold]", ("", None))
+    block.add("bell", "an\x07y", ("no", "dim"))
+    for styled in (False, True):
+        text = block.text(styled)
+        via_rich, direct = io.StringIO(), io.StringIO()
+        Console(file=via_rich, soft_wrap=True, highlight=False, markup=False).print(text)
+        _emit(Console(file=direct, soft_wrap=True, highlight=False, markup=False), text)
+        assert direct.getvalue() == via_rich.getvalue()
+        assert "[bold]x[/bold]" in direct.getvalue() and "\\x07" in direct.getvalue()
+        assert max(len(line) for line in direct.getvalue().splitlines()) > 120

@@ -21,7 +21,7 @@ from packaging import markers, tags
 
 from uvmod.errors import ConfigError
 
-# Run with -I (isolated): the user's PYTHONPATH or a sitecustomize must not change the answer.
+# -I -S: the user's PYTHONPATH, site-packages or a sitecustomize must not change the answer.
 _QUERY = (
     "import json, sys; print(json.dumps({'implementation': sys.implementation.name, "
     "'version': list(sys.version_info[:3]), 'abiflags': getattr(sys, 'abiflags', ''), "
@@ -109,7 +109,7 @@ def from_path(environ: Mapping[str, str]) -> TargetPython:
         )
     try:
         proc = subprocess.run(
-            [found, "-I", "-c", _QUERY],
+            [found, "-I", "-S", "-c", _QUERY],
             capture_output=True,
             text=True,
             timeout=60,

@@ -62,6 +62,7 @@ def scan(relative: str, path: str) -> Directory:
 class Wheel:
     name: NormalizedName
     version: Version
+    version_text: str  # str(version), formatted once per distinct version string
     build: BuildTag  # () when the file name has no build tag
     tags: frozenset[Tag]
     tag_text: str  # the file name's "python-abi-platform" part, as written
@@ -108,6 +109,7 @@ class WheelIndex:
                     name = self._names[raw] = canonicalize_name(raw)
                 self._files.setdefault(name, []).append((directory, filename))
         self._parsed: dict[NormalizedName, list[Wheel]] = {}
+        self._version_text: dict[str, str] = {}  # as in the file name -> normalised
         self.invalid: list[InvalidFile] = []
 
     def names(self) -> list[NormalizedName]:
@@ -128,9 +130,14 @@ class WheelIndex:
             except (InvalidWheelFilename, InvalidVersion) as exc:
                 self.invalid.append(InvalidFile(directory.relative, filename, str(exc)))
                 continue
+            written = filename.split("-", 2)[1]
+            text = self._version_text.get(written)
+            if text is None:
+                text = self._version_text[written] = str(version)
             yield Wheel(
                 name,
                 version,
+                text,
                 build,
                 tag_set,
                 _tag_text(filename),
@@ -153,6 +160,7 @@ class TagMatcher:
         # one of them with a foreign ABI is an ABI mismatch, anything else another Python.
         self._own = {t.interpreter for t in supported if t.abi not in ("abi3", "abi3t")}
         self._cache: dict[str, int | None] = {}
+        self._mismatch: dict[str, str | None] = {}
 
     def rank(self, wheel: Wheel) -> int | None:
         """The position of the wheel's best tag in the preference order (0 is best); None when
@@ -166,6 +174,13 @@ class TagMatcher:
 
     def mismatch(self, wheel: Wheel) -> str | None:
         """None when compatible, else the first tag part that rules the wheel out."""
+        try:
+            return self._mismatch[wheel.tag_text]
+        except KeyError:
+            result = self._mismatch[wheel.tag_text] = self._why(wheel)
+            return result
+
+    def _why(self, wheel: Wheel) -> str | None:
         if self.rank(wheel) is not None:
             return None
         if not any(t.platform in self._platforms for t in wheel.tags):

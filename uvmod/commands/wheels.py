@@ -55,7 +55,7 @@ class Query:
     python: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     wheel: Wheel
     archs: list[str]  # the listed chains holding its directory
@@ -72,7 +72,7 @@ class Row:
         w = self.wheel
         return {
             "name": w.name,
-            "version": str(w.version),
+            "version": w.version_text,
             "build": None if not w.build else f"{w.build[0]}{w.build[1]}",
             "filename": w.filename,
             "directory": w.directory,
@@ -111,7 +111,7 @@ class Checked:
             "picked": None
             if wheel is None
             else {
-                "version": str(wheel.version),
+                "version": wheel.version_text,
                 "filename": wheel.filename,
                 "directory": wheel.directory,
                 "path": wheel.path,
@@ -310,16 +310,12 @@ def build_report(
         for chain_dirs in relatives.values():
             if depth < len(chain_dirs):
                 order.setdefault(chain_dirs[depth], len(order))
+    dir_archs = {rel: [a for a in archs if rel in relatives[a]] for rel in order}
     rows: list[Row] = []
     for name in sorted({canonicalize_name(n) for n in names}):
         wheels = index.wheels(name)
         group = [
-            Row(
-                w,
-                [a for a in archs if w.directory in relatives[a]],
-                matcher.mismatch(w),
-                w.directory in node_chain,
-            )
+            Row(w, dir_archs[w.directory], matcher.mismatch(w), w.directory in node_chain)
             for w in wheels
         ]
         by_file = {(r.wheel.directory, r.wheel.filename): r for r in group}
@@ -330,8 +326,11 @@ def build_report(
             for tied in pick.tied:
                 by_file[tied.directory, tied.filename].tied_for.append(arch)
         # Highest version first; within one version the chain order, then the file name.
-        group.sort(key=lambda r: (order[r.wheel.directory], r.wheel.filename))
-        group.sort(key=lambda r: r.wheel.version, reverse=True)
+        # Versions are ranked once per name: comparing Version objects is the slow part.
+        ranked = {v: i for i, v in enumerate(sorted({w.version for w in wheels}, reverse=True))}
+        group.sort(
+            key=lambda r: (ranked[r.wheel.version], order[r.wheel.directory], r.wheel.filename)
+        )
         rows += group
     environment = python.marker_environment()
     checked = [
@@ -365,6 +364,20 @@ def _shown(value: str) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
 
 
+def _shown_row(values: list[str]) -> list[str]:
+    return values if "".join(values).isprintable() else [_shown(v) for v in values]
+
+
+def _emit(console: Any, text: Any) -> None:
+    """Print a block. Not on a terminal, rich writes a no-wrap Text's characters unchanged
+    (tests/test_wheels_command.py checks it) after splitting it into a Text per line, which
+    costs a second per 50,000 rows: write them directly there."""
+    if console.is_terminal:
+        console.print(text)
+    else:
+        console.file.write(text.plain + "\n")
+
+
 @dataclass
 class _Block:
     """An aligned table as one rich Text: Table measures every cell, which costs about 30 s
@@ -376,31 +389,31 @@ class _Block:
     def add(self, *cells: str | tuple[str, str | None]) -> None:
         self.rows.append([c if isinstance(c, tuple) else (c, None) for c in cells])
 
-    def text(self) -> Any:
+    def text(self, styled: bool) -> Any:
+        """The block; `styled` adds the colours (only worth it on a terminal: rich drops them
+        for a pipe, and 100,000 spans cost more than the text)."""
         from rich.text import Span, Text
 
-        header: list[tuple[str, str | None]] = [(h, "bold") for h in self.header]
-        table = [header, *([(_shown(v), s) for v, s in row] for row in self.rows)]
-        widths = [max(len(row[i][0]) for row in table) for i in range(len(self.header))]
-        lines: list[str] = []
-        spans: list[Span] = []
-        offset = 0
-        for row in table:
-            parts: list[str] = []
-            position = offset
-            for i, (value, style) in enumerate(row):
-                if i:
-                    parts.append("  ")
-                    position += 2
-                if style:
-                    spans.append(Span(position, position + len(value), style))
-                cell = value if i == len(row) - 1 else value.ljust(widths[i])
-                parts.append(cell)
-                position += len(cell)
-            line = "".join(parts).rstrip()
-            lines.append(line)
-            offset += len(line) + 1
-        return Text("\n".join(lines), spans=spans, no_wrap=True)
+        cells = [list(self.header), *(_shown_row([v for v, _ in row]) for row in self.rows)]
+        widths = [max(len(row[i]) for row in cells) for i in range(len(self.header) - 1)]
+        lines = [
+            "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+            for row in cells
+        ]
+        text = Text("\n".join(lines), no_wrap=True)
+        if styled:
+            spans: list[Span] = []
+            starts = [sum(widths[:i]) + 2 * i for i in range(len(self.header))]
+            offset = 0
+            header: list[tuple[str, str | None]] = [(h, "bold") for h in self.header]
+            styles = [header, *self.rows]
+            for line, row, shown in zip(lines, styles, cells, strict=True):
+                for start, (_, style), value in zip(starts, row, shown, strict=True):
+                    if style:
+                        spans.append(Span(offset + start, offset + start + len(value), style))
+                offset += len(line) + 1
+            text.spans = spans
+        return text
 
 
 def _here(row: Row, node: str) -> tuple[str, str | None]:
@@ -420,7 +433,7 @@ def _result(checked: Checked) -> tuple[str, str | None]:
     if checked.status == "met" and checked.pick and checked.pick.wheel:
         wheel = checked.pick.wheel
         tie = " (tie)" if checked.pick.tied else ""
-        return f"ok: {wheel.version} from {wheel.directory}{tie}", "green"
+        return f"ok: {wheel.version_text} from {wheel.directory}{tie}", "green"
     if checked.status == "unmet":
         return f"UNMET: {checked.reason}", "red"
     return f"{checked.status}: {checked.reason}", "dim"
@@ -460,7 +473,7 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
             w = row.wheel
             block.add(
                 w.name,
-                str(w.version) + (f" (build {w.build[0]}{w.build[1]})" if w.build else ""),
+                w.version_text + (f" (build {w.build[0]}{w.build[1]})" if w.build else ""),
                 ".".join(w.python_tags),
                 ".".join(w.abi_tags),
                 ".".join(w.platform_tags),
@@ -468,7 +481,7 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
                 _here(row, report.node_arch),
                 _takes(row),
             )
-        console.print(block.text())
+        _emit(console, block.text(console.is_terminal))
         console.print(
             Text(
                 "uv takes: the wheel `uv pip install NAME` installs offline on a node of that "
@@ -501,7 +514,7 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
             *((checked.arch,) if several else ()),
             _result(checked),
         )
-    console.print(block.text())
+    _emit(console, block.text(console.is_terminal))
     unmet = len(report.unmet)
     where = f"for {report.python.name()} on {archs} nodes"
     if unmet:
@@ -516,6 +529,20 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
             "between them are uv's to resolve (uv pip install --dry-run --offline -r FILE)."
         )
     )
+
+
+def write_json(data: dict[str, Any], out: TextIO) -> None:
+    """Indented like `json.dumps(indent=2)` down to the items of each list, which take one line
+    each: the indenting encoder is pure Python and takes seconds for 50,000 rows, the compact
+    one is C. The document is the same JSON."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    out.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def wheels(
@@ -533,7 +560,7 @@ def wheels(
     for warning in report.warnings:
         print(f"uvmod: warning: {_shown(warning)}", file=err)
     if as_json:
-        out.write(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(report.to_json(), out)
     else:
         render_text(report, query, out)
     return report.exit_code()

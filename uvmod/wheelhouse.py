@@ -251,6 +251,9 @@ def _fitting(ranked: Sequence[_Ranked], spec: SpecifierSet) -> list[_Ranked]:
     """Wheels whose version satisfies `spec`. Pre-releases count when the specifier names one,
     or when no final release among `ranked` satisfies it (uv's default, if-necessary-or-explicit,
     judged over the wheels being searched: checked, docs/design.md#wheelhouse-priority)."""
+    if not spec:  # no version constraint (every listed name): the common case, kept cheap
+        finals = [r for r in ranked if not r.wheel.version.is_prerelease]
+        return finals or list(ranked)
     if spec.prereleases:
         return [r for r in ranked if spec.contains(r.wheel.version, prereleases=True)]
     finals = [r for r in ranked if spec.contains(r.wheel.version, prereleases=False)]

@@ -23,7 +23,7 @@ from packaging.utils import canonicalize_name
 from uvmod import __version__, pytarget, requirements
 from uvmod.config import SiteConfig
 from uvmod.errors import ConfigError, UvmodError
-from uvmod.moduledesc import ARCH_VARIABLE
+from uvmod.moduledesc import ARCH_VARIABLE, HOME_VARIABLE
 from uvmod.render.uvtoml import wheelhouse_dirs
 from uvmod.requirements import Wanted
 from uvmod.sitefacts import load_site_facts
@@ -177,7 +177,7 @@ def _archs(config: SiteConfig, environ: Mapping[str, str], query: Query) -> tupl
     if node not in known:
         raise ConfigError(
             f"${ARCH_VARIABLE}={node!r} is not an architecture of the loaded module "
-            f"({', '.join(known)}); module load uv-hpc again"
+            f"({', '.join(known)}); run `module reload {config.module.name}`"
         )
     if query.all_archs:
         return node, list(known)
@@ -272,9 +272,14 @@ def build_report(
     platforms: Sequence[str] | None = None,
 ) -> Report:
     if config.wheelhouse.root is None:
+        module = config.module.name
         raise UvmodError(
             "the site has no wheelhouse (wheelhouse.root is not set"
-            + (")" if environ.get("UVMOD_HOME") else "; uv-hpc is not loaded: module load uv-hpc)")
+            + (
+                ")"
+                if environ.get(HOME_VARIABLE)
+                else f"; {module} is not loaded: module load {module})"
+            )
         )
     node, archs = _archs(config, environ, query)
     python = (
@@ -381,7 +386,7 @@ def _emit(console: Any, text: Any) -> None:
 @dataclass
 class _Block:
     """An aligned table as one rich Text: Table measures every cell, which costs about 30 s
-    for 50,000 rows; this costs under one (docs/performance.md#uvmod-wheels)."""
+    for 50,000 rows (docs/performance.md#uvmod-wheels-on-50000-wheels)."""
 
     header: Sequence[str]
     rows: list[list[tuple[str, str | None]]] = field(default_factory=list)
@@ -395,7 +400,7 @@ class _Block:
         from rich.text import Span, Text
 
         cells = [list(self.header), *(_shown_row([v for v, _ in row]) for row in self.rows)]
-        widths = [max(len(row[i]) for row in cells) for i in range(len(self.header) - 1)]
+        widths = [max(map(len, column)) for column in zip(*cells, strict=True)][:-1]
         lines = [
             "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
             for row in cells

@@ -13,7 +13,8 @@ for it with `uvmod build-modulefiles`, and times, alternating with a baseline on
   - `uvmod wheels --all-archs`              every file of every chain, as a table
   - `uvmod wheels --all-archs --json`       the same as JSON
 The baseline is a Python process that lists the same directories with os.scandir and prints
-the names (what any tool must at least do); `ls -f` of the directories is shown beside it.
+the names (what any tool must at least do); `ls -f` of the directories is shown beside it, and
+a first row times the interpreter start-up and uvmod's imports alone.
 Output goes to a pipe, as in `uvmod wheels | grep`. Nothing asserts on a time.
 """
 
@@ -270,7 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "UVMOD_ARCH": "avx2",
         }
         every = sorted({d for chain in CHAINS.values() for d in chain})
+        imports = "import uvmod.cli, uvmod.commands.wheels, uvmod.sitefacts, rich.console"
         measures = [
+            # The fixed part of every uvmod command: the interpreter and uvmod's imports.
+            Measure("start-up (imports only)", [sys.executable, "-c", imports], CHAINS["avx2"]),
             Measure("uvmod wheels numpy", [*uvmod, "wheels", "numpy"], CHAINS["avx2"]),
             Measure(
                 "uvmod wheels -r (20 requirements)",

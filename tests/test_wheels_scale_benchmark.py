@@ -31,6 +31,7 @@ def test_small_run_prints_every_row(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "# uvmod wheels on 400 wheel files (7 directories)" in out
     for label in (
+        "start-up (imports only)",
         "uvmod wheels numpy",
         "uvmod wheels -r (20 requirements)",
         "uvmod wheels --all-archs",

@@ -175,6 +175,38 @@ def test_lists_exactly_what_the_avx2_chain_holds_for_python_310(
     assert data["python"]["abi"] == "cp310"
 
 
+@pytest.mark.parametrize("arch", ["avx512", "generic"])
+def test_lists_exactly_what_another_arch_chain_holds(
+    arch: str, site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """From an avx2 node: the avx512 directory is listed but is not this node's."""
+    code, data, _ = run(capsys, "--arch", arch, "--python", "3.11")
+    assert code == 0
+    a5, g20, g = "gentoo2020/avx512", "gentoo2020/generic", "generic"
+    here = [arch]
+    numpy = (
+        [
+            row(site, a5, NUMPY_125, here, on_node=False, picked=(arch,)),
+            row(site, a5, NUMPY_311, here, on_node=False),
+            row(site, g20, NUMPY_311, here),
+        ]
+        if arch == "avx512"
+        else [row(site, g20, NUMPY_311, here, picked=(arch,))]
+    )
+    assert data["wheels"] == [
+        row(site, g, CRYPTO, here, picked=(arch,)),
+        *numpy,
+        row(site, g, ORJSON_ARM, here, "platform"),
+        row(site, g, ORJSON_X86, here, picked=(arch,)),
+        row(site, g, SCIPY_311, here, picked=(arch,)),
+        row(site, g, SCIPY_310, here, "python"),
+        row(site, g, SIX, here, picked=(arch,)),
+        row(site, g, TOMLI, here, picked=(arch,)),
+    ]
+    assert data["node_arch"] == "avx2" and data["archs"] == [arch]
+    assert [d["directory"] for d in data["chains"][arch]] == CHAINS[arch]
+
+
 def test_every_arch_chain_and_what_this_node_can_install(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,7 +15,8 @@ for it with `uvmod build-modulefiles`, and times, alternating with a baseline on
 The baseline is a Python process that lists the same directories with os.scandir and prints
 the names (what any tool must at least do); `ls -f` of the directories is shown beside it, and
 a first row times the interpreter start-up and uvmod's imports alone.
-Output goes to a pipe, as in `uvmod wheels | grep`. Nothing asserts on a time.
+Output goes to a pipe, as in `uvmod wheels | grep`. Medians of wall-clock time, and of uvmod's
+CPU time (steadier on a shared machine). Nothing asserts on a time.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import datetime
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -161,21 +163,35 @@ _SCANDIR = (
 )
 
 
-def _once(argv: Sequence[str], env: Mapping[str, str]) -> float:
+def _once(argv: Sequence[str], env: Mapping[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system) of one run. On a shared machine the CPU time
+    moves less with other people's load than the wall-clock time does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(
         list(argv), env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
     )
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):  # 1: unmet requirements, which the -r case has on purpose
         raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]!r}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    scandir: float  # wall-clock medians, seconds
+    ls: float
+    uvmod: float
+    uvmod_cpu: float  # CPU median, seconds
 
 
 def run_measures(
     measures: Sequence[Measure], env: Mapping[str, str], root: Path, runs: int
-) -> list[tuple[str, float, float, float]]:
-    """(label, scandir baseline, ls -f, uvmod) medians in seconds, sides alternating."""
+) -> list[Row]:
+    """Medians of every side, the sides alternating their order from round to round."""
     rows = []
     for m in measures:
         dirs = [str(root / d) for d in m.baseline_dirs]
@@ -184,15 +200,19 @@ def run_measures(
             "ls": ["ls", "-f", *dirs],
             "uvmod": m.argv,
         }
-        times: dict[str, list[float]] = {k: [] for k in sides}
+        wall: dict[str, list[float]] = {k: [] for k in sides}
+        cpu: list[float] = []
         for argv in sides.values():  # warm the page cache and the interpreter's files
             _once(argv, env)
         for i in range(runs):
             order = list(sides) if i % 2 == 0 else list(reversed(sides))
             for side in order:
-                times[side].append(_once(sides[side], env))
-        med = {k: statistics.median(v) for k, v in times.items()}
-        rows.append((m.label, med["scandir"], med["ls"], med["uvmod"]))
+                elapsed, used = _once(sides[side], env)
+                wall[side].append(elapsed)
+                if side == "uvmod":
+                    cpu.append(used)
+        med = {k: statistics.median(v) for k, v in wall.items()}
+        rows.append(Row(m.label, med["scandir"], med["ls"], med["uvmod"], statistics.median(cpu)))
     return rows
 
 
@@ -297,12 +317,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{runs} runs (medians) · files generated in {generated:.1f} s"
         )
         print()
-        print("| command | baseline: os.scandir + print | ls -f | uvmod | ratio to scandir |")
-        print("| --- | ---: | ---: | ---: | ---: |")
-        for label, scandir, ls, mine in rows:
+        print(
+            "| command | baseline: os.scandir + print | ls -f | uvmod | ratio to scandir "
+            "| uvmod CPU time |"
+        )
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for r in rows:
             print(
-                f"| `{label}` | {scandir * 1000:.0f} ms | {ls * 1000:.0f} ms | "
-                f"{mine * 1000:.0f} ms | {mine / scandir:.1f}x |"
+                f"| `{r.label}` | {r.scandir * 1000:.0f} ms | {r.ls * 1000:.0f} ms | "
+                f"{r.uvmod * 1000:.0f} ms | {r.uvmod / r.scandir:.1f}x | "
+                f"{r.uvmod_cpu * 1000:.0f} ms |"
             )
     finally:
         if args.keep is None:

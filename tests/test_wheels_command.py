@@ -328,7 +328,7 @@ def test_requirements_file_flags_what_cannot_be_met(
             'tomli; python_version < "3.11"',
             "requirements.txt:7",
             "skipped",
-            "its marker is false for this Python",
+            "its marker is false here",
             None,
         ),
         ("mpi4py", "requirements.txt:8", "met", None, f"gentoo2020/avx2/{MPI4PY}"),

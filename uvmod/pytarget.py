@@ -86,7 +86,7 @@ def machine_platforms() -> list[str]:
     manylinux1, then linux_x86_64.
 
     uv 0.13.8 prefers any manylinux wheel to a linux_x86_64 one of the same version
-    (docs/design.md#wheelhouse-priority); packaging 26 yields linux_x86_64 first.
+    (docs/design.md#which-file-uv-takes); packaging 26 yields linux_x86_64 first.
     """
     found = list(tags.platform_tags())
     bare = [p for p in found if p.startswith("linux_")]

@@ -5,7 +5,7 @@ Scanning reads directory entries only: no stat() per file and no zip is opened, 
 names are grouped by their name part first and parsed with `packaging` only for the names asked
 for, so `uvmod wheels numpy` never parses the other 49,990.
 
-Which file uv takes follows docs/design.md#wheelhouse-priority, checked with uv 0.13.8 for each
+Which file uv takes follows docs/design.md#which-file-uv-takes, checked with uv 0.13.8 for each
 setting the site policy can produce (tests/test_wheels_uv_agreement.py runs the real uv against
 these rules). Only wheels count: a source distribution in a directory is not looked at, and
 neither is a wheel's Requires-Python (it is inside the zip).
@@ -154,7 +154,6 @@ class TagMatcher:
         self._rank: dict[Tag, int] = {}
         for rank, tag in enumerate(supported):
             self._rank.setdefault(tag, rank)
-        self._pairs = {(t.interpreter, t.abi) for t in supported}
         self._platforms = {t.platform for t in supported}
         # The interpreter tags a wheel built for exactly this Python carries (cp311, py3, …):
         # one of them with a foreign ABI is an ABI mismatch, anything else another Python.
@@ -242,7 +241,7 @@ class _Ranked:
 
     def __post_init__(self) -> None:
         # Best tag first, then the highest build number; no build tag comes last (checked with
-        # uv 0.13.8: build 10 beats 2 beats 1 beats none; pip orders files the same way).
+        # uv 0.13.8: build 10 beats 2 beats 1 beats none, docs/design.md#which-file-uv-takes).
         build = self.wheel.build
         self.order = (self.rank, -build[0] if build else 1)
 
@@ -250,7 +249,7 @@ class _Ranked:
 def _fitting(ranked: Sequence[_Ranked], spec: SpecifierSet) -> list[_Ranked]:
     """Wheels whose version satisfies `spec`. Pre-releases count when the specifier names one,
     or when no final release among `ranked` satisfies it (uv's default, if-necessary-or-explicit,
-    judged over the wheels being searched: checked, docs/design.md#wheelhouse-priority)."""
+    judged over the wheels being searched: docs/design.md#which-file-uv-takes)."""
     if not spec:  # no version constraint (every listed name): the common case, kept cheap
         finals = [r for r in ranked if not r.wheel.version.is_prerelease]
         return finals or list(ranked)
@@ -297,7 +296,8 @@ def select(
         found = _fitting(searched, spec)
         if found:
             return _best_files(found, by_path=False)
-        return Pick(None, reason=_no_fit(searched, mine, spec, chain[first]))
+        held = [w for w in mine if position[w.directory] == first]
+        return Pick(None, reason=_no_fit(searched, held, spec, chain[first]))
     if rule is Rule.UNSAFE_FIRST_MATCH:
         for index in sorted({r.position for r in ranked}):
             found = _fitting([r for r in ranked if r.position == index], spec)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
@@ -243,8 +244,13 @@ def _check(
     requirement = wanted.requirement
     if requirement is None:
         return Checked(wanted, arch, "not-checked", wanted.unchecked, None)
-    if requirement.marker is not None and not requirement.marker.evaluate(environment):
-        return Checked(wanted, arch, "skipped", "its marker is false for this Python", None)
+    if requirement.marker is not None:
+        try:
+            needed = requirement.marker.evaluate(environment)
+        except (UndefinedComparison, UndefinedEnvironmentName) as exc:
+            raise ConfigError(f"{wanted.source}: {wanted.text!r}: cannot evaluate: {exc}") from None
+        if not needed:
+            return Checked(wanted, arch, "skipped", "its marker is false here", None)
     pick = index_pick(index, requirement.name, chain, requirement.specifier, matcher, rule)
     if pick.wheel is None:
         return Checked(wanted, arch, "unmet", pick.reason, pick)

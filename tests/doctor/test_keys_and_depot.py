@@ -277,14 +277,16 @@ def test_purge_days_is_validated(tmp_path: Path) -> None:
 
     assert parse_config("[paths]\npurge_days = 60\n", "s.toml").paths.purge_days == 60
     assert parse_config("", "s.toml").paths.purge_days is None
-    for bad, message in [
-        ("0", "greater than or equal to 1"),
-        ('"60"', "a valid integer"),
-        ("true", "a valid integer"),
+    for bad, message, given in [
+        ("0", "greater than or equal to 1", "0"),
+        ('"60"', "a valid integer", "'60'"),
+        ("true", "a valid integer", "true"),
     ]:
         with pytest.raises(ConfigError) as info:
             parse_config(f"[paths]\npurge_days = {bad}\n", "s.toml")
-        assert info.value.messages == (f"s.toml: paths.purge_days: Input should be {message}",)
+        assert info.value.messages == (
+            f"s.toml: paths.purge_days: Input should be {message}, got {given}",
+        )
 
 
 def test_not_in_a_project(site: Site) -> None:

@@ -254,6 +254,7 @@ def test_tool_environments_in_the_cache_are_not_damage(site: Site, wheelhouse: P
     report = run_doctor(result.environ, cwd=site.tmp)
     check = report.check("purge.cache_damage")
     assert check["status"] == "ok", check
+    assert report.code == 0 and report.data["failed"] == 0, report.text
     cache = site.scratch / "uv"
     (tool_env,) = [e for e in cache.glob("archive-v*/*") if (e / "pyvenv.cfg").is_file()]
     next(tool_env.glob("lib/python*/site-packages/tinytool.py")).unlink()

@@ -620,9 +620,9 @@ def test_module_load_then_uvmod_wheels_in_a_real_lmod_shell(
     prefix = build_prefix(site_toml(wheelhouse))
     env = base_env(tmp_path, {"UVMOD_CPUINFO": str(CPUINFO / "epyc-rome-avx2.txt")})
     out = tmp_path / "wheels.json"
-    uvmod = f"{sys.executable} -m uvmod"
     result = run_lmod(
-        ["module load uv-hpc", f"{uvmod} wheels --json numpy > {out}; echo rc=$?"],
+        # `uvmod` is the module's own (bin/uvmod: the uvmod that built the tree).
+        ["module load uv-hpc", f"uvmod wheels --json numpy > {out}; echo rc=$?"],
         env,
         modulepath=[prefix / "modulefiles"],
         cwd=tmp_path,

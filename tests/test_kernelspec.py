@@ -423,3 +423,26 @@ def test_generated_scripts_are_shellcheck_clean(build_prefix: BuildPrefix) -> No
         [shellcheck, "-s", "sh", *map(str, scripts)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_sites_module_init_comes_before_the_shells(
+    tmp_path: Path, build_prefix: BuildPrefix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site_init = tmp_path / "profile.sh"
+    site_init.write_text(FAKE_INIT)
+    prefix = build_prefix(f'[jupyter]\nmodule_init = "{site_init}"\n')
+    monkeypatch.setenv("UVMOD_HOME", str(prefix / "uv-hpc" / "1.0"))
+    monkeypatch.setenv("LMOD_PKG", "/usr/share/lmod/lmod")
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "jupyter"))
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(PROJECT_TOML)
+    assert main(["kernel", "install", "--project", str(project), "--name", "nb"]) == 0
+    data = json.loads((tmp_path / "jupyter/kernels/nb/kernel.json").read_text())
+    assert data["metadata"]["uvmod"]["module_init"] == str(site_init)
+    other = tmp_path / "other.sh"
+    other.write_text(FAKE_INIT)
+    argv = ["kernel", "install", "--project", str(project), "--name", "nb"]
+    assert main([*argv, "--module-init", str(other)]) == 0
+    data = json.loads((tmp_path / "jupyter/kernels/nb/kernel.json").read_text())
+    assert data["metadata"]["uvmod"]["module_init"] == str(other)

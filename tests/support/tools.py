@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 # Where .ci/module-tools unpacks the module tools that are not Debian 12's lmod package
-# (`dpkg -x`: Environment Modules conflicts with the lmod package, and Debian 13's are foreign).
+# (`dpkg -x`: Environment Modules conflicts with the lmod package, and Debian 13's packages do
+# not install on Debian 12).
 CI_CACHE = Path(
     os.environ.get("UVMOD_CI_CACHE")
     or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci"

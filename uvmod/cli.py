@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         "paths inside the files still name --prefix",
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+    build.add_argument(
+        "--uvmod", help="the uvmod program bin/uvmod runs for users (overrides module.uvmod)"
+    )
     _add_venv(commands)
 
     doctor = commands.add_parser(
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         "key", help="show the MPI/CUDA cache key and whether it matches the loaded modules"
     )
     key.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_wheels(commands)
     return parser
 
 
@@ -64,12 +68,47 @@ def _add_venv(commands: Any) -> None:
     gc.add_argument("--yes", action="store_true", help="really remove them")
 
 
+def _add_wheels(commands: Any) -> None:
+    wheels = commands.add_parser(
+        "wheels", help="which site wheels this node and Python can install (like avail_wheels)"
+    )
+    wheels.add_argument(
+        "names", nargs="*", metavar="NAME", help="a name, a requirement (numpy>=1.24) or a glob"
+    )
+    source = wheels.add_mutually_exclusive_group()
+    source.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="FILE",
+        help="check a requirements file (repeatable)",
+    )
+    source.add_argument(
+        "--project", type=Path, metavar="DIR", help="check the project's dependencies"
+    )
+    archs = wheels.add_mutually_exclusive_group()
+    archs.add_argument("--arch", help="another architecture of the site (default: this node's)")
+    archs.add_argument("--all-archs", action="store_true", help="every architecture")
+    wheels.add_argument(
+        "--python", metavar="X.Y", help="this Python version (default: the python3 on PATH)"
+    )
+    wheels.add_argument("--json", action="store_true", help="machine-readable output")
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.command == "build-modulefiles":
         from uvmod.commands.build import build_modulefiles
 
         return build_modulefiles(
-            args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
+            args.config,
+            args.prefix,
+            check=args.check,
+            destdir=args.destdir,
+            uv=args.uv,
+            uvmod=args.uvmod,
         )
     if args.command == "venv":
         from uvmod.commands import venv
@@ -88,6 +127,13 @@ def _run(args: argparse.Namespace) -> int:
         from uvmod.commands.key import show_key
 
         return show_key(os.environ, as_json=args.json)
+    if args.command == "wheels":
+        from uvmod.commands.wheels import Query, wheels
+
+        query = Query(
+            args.names, args.requirement_files, args.project, args.arch, args.all_archs, args.python
+        )
+        return wheels(os.environ, query, as_json=args.json)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

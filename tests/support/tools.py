@@ -37,6 +37,16 @@ EM_ROOTS = {
 EM_ROOT = EM_ROOTS["5.2.0"]
 
 
+# Wheels of everything the README's first line installs, downloaded by .ci/run (`pip download
+# '.[test]'`) so that tests/test_first_contact.py can run that line with no index at all.
+PIP_WHEELS = Path(
+    os.environ.get(
+        "UVMOD_PIP_WHEELS",
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci" / "pip-wheels",
+    )
+)
+
+
 def need(condition: bool, reason: str) -> None:
     if condition:
         return
@@ -105,3 +115,13 @@ def program(name: str) -> str:
     need(found is not None, f"{name} is not installed")
     assert found is not None
     return found
+
+
+def pip_wheels() -> Path:
+    found = PIP_WHEELS.is_dir() and any(PIP_WHEELS.glob("uv-*.whl"))
+    need(
+        found,
+        f"no wheels for an offline install in {PIP_WHEELS}: run .ci/run, or "
+        f".venv/bin/pip download --dest {PIP_WHEELS} '.[test]' (UVMOD_PIP_WHEELS overrides)",
+    )
+    return PIP_WHEELS

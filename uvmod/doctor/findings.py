@@ -43,8 +43,10 @@ FLOCK_FAILS = Problem("file locking does not work in a uv directory")
 KEY_STALE = Problem("the cache key is stale")
 BUILT_WITH_OTHER_KEY = Problem("a package was built with another cache key")
 
-# Depot
+# Depot and the activated environment
 ENV_DAMAGED = Problem("the project environment is missing files")
+ACTIVE_ENV_DAMAGED = Problem("the activated environment is missing files")
+ACTIVE_ENV_GONE = Problem("the activated environment does not exist")
 ORPHANED_ENVS = Problem("environments of deleted projects take space")
 
 # Scratch purge

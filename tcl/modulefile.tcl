@@ -236,10 +236,10 @@ proc ::uvmod::cache_key {} {
 
 # Whether Environment Modules only reads the declarations (whatis, family, conflict): `module
 # whatis`, `search` and `apropos` ("whatis") and `module help` ("help"). Detecting the arch there
-# reads cpuinfo for nothing, and expanding paths fails on a variable the user has not set, so the
-# body skips both. It cannot stop early: `return` or `continue` in the body would also skip
-# ModulesHelp, which Environment Modules calls after it. ("scan", for `module avail
-# setenv:NAME`, needs the setenv calls: docs/design.md#environment-modules.)
+# reads cpuinfo for nothing, and the paths are not shown, so the body skips both. It cannot stop
+# early: `return` or `continue` in the body would also skip ModulesHelp, which Environment
+# Modules calls after it. ("scan", for `module avail setenv:NAME`, needs the setenv calls:
+# docs/design.md#environment-modules.)
 proc ::uvmod::declarations_only {} {
     return [expr {[module-info mode whatis] || [module-info mode help]}]
 }

@@ -276,8 +276,9 @@ family(site.family)
 -- ("dependencyCk", which looks for depends_on/prereq only) need nothing below. `module spider`,
 -- `avail` and update_lmod_system_cache_files ("spider") record the PATH entries for Lmod's
 -- reverse map: only the settings that need neither the arch nor the environment are made there.
--- Detecting the arch would read cpuinfo for nothing, and expanding paths fails on a variable the
--- spider's or the user's environment lacks (docs/design.md#lmod-87-re-evaluation).
+-- Detecting the arch would read cpuinfo for nothing (the node running the spider or `help` is not
+-- the one that loads), and the paths would be the cron job's or the template, not the user's
+-- (docs/design.md#lmod-87-re-evaluation).
 local mode_now = mode()
 if mode_now == "help" or mode_now == "whatis" or mode_now == "dependencyCk" then return end
 local spider = mode_now == "spider"

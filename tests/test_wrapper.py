@@ -327,6 +327,68 @@ def test_per_key_uv_toml(tmp_path: Path, wrapper: Path, env: dict[str, str]) -> 
     assert seen.env["UV_PROJECT_ENVIRONMENT"] != expected_env(tmp_path, root)
 
 
+def test_per_key_files_with_a_hostile_depot_path(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """The depot path reaches a TOML string: quotes and backslashes are escaped, and the
+    setup.cfg it names is the one written."""
+    root = project(tmp_path / "w" / "p")
+    hostile = tmp_path / 'de"p\\ot\\"  it\'s $(id) [x]'
+    key = "mpich/4.1.2"
+    seen = run_wrapper(
+        wrapper,
+        ["sync"],
+        cwd=root,
+        env={**env, "UVMOD_VENV_DEPOT": str(hostile), "UVMOD_CACHE_KEY": key},
+    )
+    assert seen.returncode == 0 and seen.stderr == "", seen.stderr
+    first = Path(seen.env["XDG_CONFIG_DIRS"].split(":")[0])
+    config = tomllib.loads((first / "uv" / "uv.toml").read_text())
+    assert config["extra-build-variables"] == keyed_build_variables(hostile, key)
+    setup_cfg = Path(config["extra-build-variables"]["mpi4py"]["DIST_EXTRA_CONFIG"])
+    assert setup_cfg.read_text() == per_key_setup_cfg(key)
+
+
+def test_depot_path_with_control_characters_gets_no_per_key_config(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """A depot path TOML cannot hold: said on stderr, and uv runs with the site policy only
+    (module tools cannot export such a value, so only a hand-set variable gets here)."""
+    root = project(tmp_path / "w" / "p")
+    seen = run_wrapper(
+        wrapper,
+        ["sync"],
+        cwd=root,
+        env={**env, "UVMOD_VENV_DEPOT": str(tmp_path / "dep\x01ot"), "UVMOD_CACHE_KEY": "mpich/4"},
+    )
+    assert seen.returncode == 0
+    assert "holds control characters; wheels built now are not isolated per key" in seen.stderr
+    assert "XDG_CONFIG_DIRS" not in seen.env
+    assert not list((tmp_path / "dep\x01ot").glob(".uvmod-config/*/*/*/uv/uv.toml"))
+
+
+def test_purged_setup_cfg_is_written_again(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """The scratch purge may take the setup.cfg and leave the uv.toml naming it (or the other
+    way round): the next call writes what is missing, so no build runs without it."""
+    root = project(tmp_path / "w" / "p")
+    key = "openmpi/4.1.5"
+    keyed = {**env, "UVMOD_CACHE_KEY": key}
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    setup_cfg = Path(keyed_build_variables(tmp_path / "depot", key)["mpi4py"]["DIST_EXTRA_CONFIG"])
+    setup_cfg.unlink()
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    assert setup_cfg.read_text() == per_key_setup_cfg(key)
+    for config in (tmp_path / "depot" / depot.CONFIG).rglob("uv.toml"):
+        config.unlink()
+    again = run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    first = Path(again.env["XDG_CONFIG_DIRS"].split(":")[0])
+    assert tomllib.loads((first / "uv" / "uv.toml").read_text())["extra-build-variables"] == (
+        keyed_build_variables(tmp_path / "depot", key)
+    )
+
+
 @pytest.mark.parametrize("key", ['mpich/4.1"', "a b", "x\ny", "$(id)", "é"])
 def test_unsafe_key_is_refused(
     tmp_path: Path, wrapper: Path, env: dict[str, str], key: str

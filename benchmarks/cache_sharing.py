@@ -62,6 +62,8 @@ def _write_mpi_modules(site: Site, quick: bool) -> None:
         bin_dir = site.work / "mpi-bin" / name
         bin_dir.mkdir(parents=True, exist_ok=True)
         (bin_dir / "mpicc").symlink_to(wrapper)
+        # Debian's /usr/bin/mpiexec is Open MPI's too; build tools look for MPI next to it.
+        (bin_dir / "mpiexec").symlink_to(str(wrapper).replace("mpicc", "mpiexec"))
         text = MPI_MODULE.format(bin=bin_dir)
         if quick:
             text += 'setenv("CFLAGS", "-O0")\n'

@@ -3,7 +3,7 @@
 #   UVMOD_MODULE         the site's module name (uv-hpc), for messages
 #   UVMOD_REAL_UV        the real uv to exec
 #   UVMOD_ETC            <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
-#   UVMOD_BUILD_ID       changes whenever a policy file or the key settings change
+#   UVMOD_BUILD_ID       changes whenever a policy file, the key settings or this code change
 #   UVMOD_KEY_VARIABLE   the cache-key variable (site cache_key.variable)
 #   UVMOD_KEY_PACKAGES   space-separated packages that get the key as an extra build variable
 #   UVMOD_KEY_MODULES    space-separated [cache_key].modules      } for the stale-key check of

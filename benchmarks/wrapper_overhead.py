@@ -9,6 +9,7 @@ makes a dependency-free project, and times, alternating the two variants on ever
                               the same depot environment                target <= 1.05x
   - the same with a cache key set (the wrapper also points XDG_CONFIG_DIRS at its per-key
     uv.toml; the baseline gets that directory by hand)                  target <= 1.05x
+  - `uvx --version` with a key: the module's bin/uvx vs the real uvx (informative)
 Environment variables are those `module load uv-hpc` would set; no Lmod, no network.
 Only the standard library and rich (a uvmod dependency).
 """
@@ -210,8 +211,22 @@ def run_cases(real_uv: str, quick: bool) -> list[Result] | None:
                 module_env,
             )
         )
-        rounds = {"uv --version": 40 if quick else 300}
-        rounds[cases[-1].label] = 40 if quick else 300
+        real_uvx = Path(real_uv).with_name("uvx")
+        if real_uvx.is_file():
+            # bin/uvx: one more sh exec, then the wrapper's key part (not its depot part) in
+            # front of `uv tool uvx`, which is what the real uvx binary runs.
+            cases.append(
+                Case(
+                    f"uvx --version (key {key})",
+                    0.0,
+                    [str(Path(wrapper).with_name("uvx")), "--version"],
+                    keyed_env,
+                    [str(real_uvx), "--version"],
+                    keyed_env,
+                )
+            )
+        fast = ("--version", "wrapper alone")
+        rounds = {c.label: 40 if quick else 300 for c in cases if any(f in c.label for f in fast)}
         results = []
         for case in cases:
             n = rounds.get(case.label, 15 if quick else 101)

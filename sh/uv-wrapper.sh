@@ -16,9 +16,10 @@
 # Every internal variable starts with _uvmod_.
 
 # Commands that never touch a project environment or build anything: exec straight away
-# (keeps `uv --version` within a few per cent of the real binary).
+# (keeps `uv --version` within a few per cent of the real binary). Not `tool`: `uv tool run`
+# and `uvx` build packages, so they need the per-key uv.toml below.
 case ${1-} in
-  -V | --version | -h | --help | help | cache | self | tool | generate-shell-completion)
+  -V | --version | -h | --help | help | cache | self | generate-shell-completion)
     exec "$UVMOD_REAL_UV" "$@" ;;
 esac
 # Wrapper run without the module loaded (UVMOD_VENV_DEPOT is set by the module): plain uv.
@@ -101,7 +102,7 @@ for _uvmod_arg do
   esac
 done
 case $_uvmod_cmd in
-  cache | self | tool | help | generate-shell-completion) _uvmod_exec "$@" ;;
+  cache | self | help | generate-shell-completion) _uvmod_exec "$@" ;;
 esac
 
 # --- Stale key (issue 4 item 3, issue 5). ---------------------------------------------------
@@ -227,6 +228,11 @@ if [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "${UVMOD_ARCH-}"
     export XDG_CONFIG_DIRS
   fi
 fi
+
+# `uv tool ...` (and bin/uvx, which runs `uv tool uvx`) installs into uv's own tool
+# environments, never into the project's: it gets the key and the per-key uv.toml above, and
+# nothing of the depot below (docs/design.md#uvmod-and-uvx-on-path).
+[ "$_uvmod_cmd" != tool ] || _uvmod_exec "$@"
 
 # The user chose an environment themselves (the documented opt-out): leave it alone.
 [ -z "${UV_PROJECT_ENVIRONMENT-}" ] || _uvmod_exec "$@"

@@ -36,7 +36,8 @@ proc ::uvmod::say {text} {
 # Expand a path template made of tagged parts: {text S}, {arch}, {env NAME} and
 # {env NAME DEFAULT-PARTS} (shell `${NAME:-default}`: empty counts as unset). A `${NAME}` without
 # default that is unset fails the load with an error of code UVMOD, which the body turns into a
-# clean abort.
+# clean abort. Only the load: unloading must always work (the value of a setenv does not matter
+# then), and `module display`, `help`, `whatis` and `avail` show the template itself.
 proc ::uvmod::expand {parts arch what} {
     set out ""
     foreach part $parts {
@@ -51,15 +52,16 @@ proc ::uvmod::expand {parts arch what} {
                 set name [lindex $part 1]
                 set value [getenv $name]
                 if {$value eq ""} {
-                    if {[llength $part] < 3} {
-                        # Unloading must always work; the value of a setenv does not matter then.
-                        if {[unloading]} {
-                            return ""
-                        }
+                    if {[llength $part] >= 3} {
+                        set value [expand [lindex $part 2] $arch $what]
+                    } elseif {[module-info mode load]} {
                         error "[dict get $::uvmod_site name]: $what needs \$$name, which is not\
                             set; set it or ask your administrator" {} UVMOD
+                    } elseif {[unloading]} {
+                        return ""
+                    } else {
+                        set value "\${$name}"
                     }
-                    set value [expand [lindex $part 2] $arch $what]
                 }
                 append out $value
             }

@@ -124,8 +124,13 @@ def tree(tmp_path: Path) -> Tree:
         assert t.build(tag) == 0
         t.states[tag] = _snapshot(t.prefix)
     changed = [p for p in t.states["a"] if t.states["a"][p] != t.states["b"][p]]
-    # Every file differs between the two but SitePackage.lua, which only names the hooks file.
-    assert sorted(set(t.states["a"]) - set(changed)) == ["lmod/SitePackage.lua"]
+    # Every file differs between the two but SitePackage.lua, which only names the hooks file,
+    # and bin/uvx and bin/uvmod, which only name the wrapper and the Python running uvmod.
+    assert sorted(set(t.states["a"]) - set(changed)) == [
+        "lmod/SitePackage.lua",
+        "uv-hpc/1.0/bin/uvmod",
+        "uv-hpc/1.0/bin/uvx",
+    ]
     return t
 
 
@@ -270,7 +275,7 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
             assert loaded["LOADEDMODULES"] == "uv-hpc/1.0", beside
             with_beside += bool(beside)
         _one_more_build_repairs(tree)
-    # 8 of the 9 files change (SitePackage.lua does not): 4 steps each.
+    # 8 of the 11 files change (not SitePackage.lua, bin/uvx, bin/uvmod): 4 steps each.
     assert points == 8 * 4
     assert with_beside == 2 * 6  # 3 points each for the Lua and the Tcl modulefile, 2 tools
 

@@ -89,6 +89,56 @@ def test_each_problem_is_one_located_line(text: str, expected: str) -> None:
     assert any(line.startswith(expected) for line in errors), errors
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # uv.toml spells keys with '-': the admin who copies one gets the site.toml spelling.
+        (
+            "[wheelhouse]\nonly-binary = ['numpy']\n",
+            "site.toml: wheelhouse.only-binary: unknown key; did you mean `only_binary`? "
+            "(uv.toml spells keys with '-', site.toml with '_')",
+        ),
+        (
+            "[wheelhouse]\nindex-strategy = 'unsafe-best-match'\n",
+            "site.toml: wheelhouse.index-strategy: unknown key; did you mean `index_strategy`? "
+            "(uv.toml spells keys with '-', site.toml with '_')",
+        ),
+        ("[modul]\nname = 'x'\n", "site.toml: modul: unknown key; did you mean `module`?"),
+        ("[module]\nnmae = 'x'\n", "site.toml: module.nmae: unknown key; did you mean `name`?"),
+        (
+            "[cache_key]\nfamily = []\n",
+            "site.toml: cache_key.family: unknown key; did you mean `families`?",
+        ),
+        ("[wheelhouse]\nflavour = 1\n", "site.toml: wheelhouse.flavour: unknown key"),
+        # Type errors quote the value that was given.
+        (
+            "[wheelhouse]\npypi = 'yes'\n",
+            "site.toml: wheelhouse.pypi: Input should be a valid boolean, got 'yes'",
+        ),
+        (
+            "[wheelhouse]\nonly_binary = 'numpy'\n",
+            "site.toml: wheelhouse.only_binary: Input should be a valid list, got 'numpy'",
+        ),
+        (
+            "[wheelhouse]\nindex_strategy = 'best'\n",
+            "site.toml: wheelhouse.index_strategy: Input should be 'first-index', "
+            "'unsafe-first-match' or 'unsafe-best-match', got 'best'",
+        ),
+        (
+            "[cache_key]\nmodules = ['mpich', 4]\n",
+            "site.toml: cache_key.modules[1]: Input should be a valid string, got 4",
+        ),
+        (
+            "[paths]\npurge_days = true\n",
+            "site.toml: paths.purge_days: Input should be a valid integer, got true",
+        ),
+        ("module = 'uv-hpc'\n", "site.toml: module: should be a table ([module]), got 'uv-hpc'"),
+    ],
+)
+def test_errors_suggest_the_key_and_quote_the_value(text: str, expected: str) -> None:
+    assert _errors(text) == [expected]
+
+
 def test_all_problems_are_reported_at_once() -> None:
     errors = _errors("[module]\nname = 'a b'\nversion = ''\n[paths]\ncache = 'x'\n")
     assert [e.split(":")[1].strip() for e in errors] == [

@@ -107,6 +107,19 @@ def site_dict(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
+def with_wheelhouse_in(data: dict[str, Any], tmp: str) -> dict[str, Any]:
+    """`data` with its wheelhouse moved under `tmp` and every directory created: a build stops
+    (exit 2) when none of an architecture's directories exists and PyPI is off."""
+    wheelhouse = data["wheelhouse"]
+    if "root" not in wheelhouse:
+        return data
+    root = f"{tmp}/wheelhouse{wheelhouse['root']}"
+    for dirs in wheelhouse["arch"].values():
+        for relative in dirs:
+            os.makedirs(f"{root}/{relative}", exist_ok=True)
+    return {**data, "wheelhouse": {**wheelhouse, "root": root}}
+
+
 def _expected_values(config: SiteConfig, env: dict[str, str], arch: str) -> dict[str, str]:
     return {
         "UV_CACHE_DIR": pathexpr.expand(pathexpr.parse(config.paths.cache), env),
@@ -194,7 +207,7 @@ def test_a_sample_loads_in_real_lmod_with_exact_values(data: dict[str, Any]) -> 
         return
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site.toml"
-        site.write_text(tomli_w.dumps(data))
+        site.write_text(tomli_w.dumps(with_wheelhouse_in(data, tmp)))
         prefix = Path(tmp) / "prefix with space"
         argv = ["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]
         assert main([*argv, "--uv", "/usr/bin/true"]) == 0

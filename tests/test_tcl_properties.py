@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from pydantic import ValidationError
 
 from tests.support import tools
-from tests.test_properties import _expected_values, valid_site
+from tests.test_properties import _expected_values, valid_site, with_wheelhouse_in
 from uvmod.cli import main
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
@@ -105,7 +105,7 @@ def test_a_sample_loads_in_real_environment_modules_with_exact_values(
     assert "+" not in config.module.name + config.module.version
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site.toml"
-        site.write_text(tomli_w.dumps(data))
+        site.write_text(tomli_w.dumps(with_wheelhouse_in(data, tmp)))
         prefix = Path(tmp) / "prefix with space"
         argv = ["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]
         assert main([*argv, "--uv", "/usr/bin/true"]) == 0

@@ -190,6 +190,38 @@ def test_missing_wheelhouse_directory_is_left_out_with_a_warning(
     }
 
 
+@pytest.mark.parametrize("pypi", [False, True])
+def test_an_architecture_with_no_existing_directory(
+    tmp_path: Path, wheelhouse: Path, capsys: pytest.CaptureFixture[str], pypi: bool
+) -> None:
+    """Wheelhouse only, and none of an architecture's directories here: uv could install
+    nothing on those nodes, so the build stops (exit 2, located, nothing written). With PyPI
+    allowed the nodes still work: a warning per directory, as for any missing one."""
+    from uvmod.cli import main
+
+    config = tmp_path / "site.toml"
+    config.write_text(
+        f'[wheelhouse]\nroot = "{wheelhouse}"\npypi = {str(pypi).lower()}\n'
+        '[wheelhouse.arch]\navx512 = ["gentoo2020/avx512"]\navx2 = ["gentoo2020/avx2"]\n'
+        'generic = ["nope/generic", "gone/generic"]\n'
+    )
+    prefix = tmp_path / "prefix"
+    argv = ["build-modulefiles", "--config", str(config), "--prefix", str(prefix)]
+    code = main([*argv, "--uv", "/usr/bin/true"])
+    err = capsys.readouterr().err
+    if pypi:
+        assert code == 0
+        assert f"warning: wheelhouse directory {wheelhouse}/nope/generic does not exist" in err
+        return
+    assert code == 2
+    assert (
+        f"uvmod: error: {config}: wheelhouse.arch.generic: none of its directories exists on "
+        f"this machine ({wheelhouse}/nope/generic, {wheelhouse}/gone/generic); with pypi = "
+        "false uv could install nothing on generic nodes." in err
+    )
+    assert not prefix.exists()
+
+
 def _simple_index(root: Path, wheels: list[Path]) -> str:
     """A PEP 503 'simple' index on disk: the PyPI stand-in (no network in tests)."""
     for wheel in wheels:

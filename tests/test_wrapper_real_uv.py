@@ -148,6 +148,28 @@ def test_environment_deleted_by_a_purge_is_recreated(site: Site) -> None:
     assert (venv / "pyvenv.cfg").is_file()
 
 
+def test_a_recreated_environment_knows_its_project_and_gc_takes_it(site: Site) -> None:
+    """`rm -rf $(uvmod venv path)` (or a purge), one `uv run`: uv makes the environment again
+    after the wrapper ran, so it has no back-pointer yet; the wrapper's index names the project
+    anyway, and once the project is deleted gc removes it. `uvmod` is the module's bin/uvmod."""
+    import shutil
+
+    proj = site.project(site.tmp / "WORK" / "p", "tinyone")
+    cd = f"cd {shlex.quote(str(proj))}"
+    site.run(cd, "uv sync", "uv run python -c pass")
+    site.run(cd, 'rm -rf "$(uvmod venv path)"', "uv run python -c 'import tinyone'")
+    venv = site.expected_env(proj)
+    assert (venv / "pyvenv.cfg").is_file() and not (venv / depot.MARKER).exists()
+    (entry,) = json.loads(site.run("uvmod venv list --json").stdout)["environments"]
+    assert (entry["path"], entry["project"]) == (str(venv), str(proj))
+    assert (entry["state"], entry["project_from"]) == ("ok", "index")
+    shutil.rmtree(proj)
+    result = site.run("uvmod venv gc --yes")
+    assert f"removed {venv} (project {proj} is gone)" in result.stdout
+    assert not venv.exists()
+    assert json.loads(site.run("uvmod venv list --json").stdout)["environments"] == []
+
+
 def test_partly_purged_environment_is_reported_and_replaced(site: Site) -> None:
     proj = site.project(site.tmp / "WORK" / "p", "tinyone")
     cd = f"cd {shlex.quote(str(proj))}"

@@ -10,7 +10,14 @@ import pytest
 from uvmod.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_ARGS = ["--prefix", "/opt/uvmod", "--uv", "/opt/uv/0.13.8/bin/uv"]
+EXAMPLE_ARGS = [
+    "--prefix",
+    "/opt/uvmod",
+    "--uv",
+    "/opt/uv/0.13.8/bin/uv",
+    "--uvmod",
+    "/opt/uvmod/bin/uvmod",
+]
 
 
 def _build(prefix: Path, *extra: str) -> int:
@@ -124,7 +131,8 @@ def test_destdir_stages_the_tree_with_prefix_paths_inside(tmp_path: Path) -> Non
 def test_committed_example_tree_matches_the_embedded_default() -> None:
     """modulefiles/ in the repository is the output for the embedded default config; it is
     checked here so it can never drift. Regenerate with:
-    uvmod build-modulefiles --prefix /opt/uvmod --uv /opt/uv/0.13.8/bin/uv --destdir modulefiles
+    uvmod build-modulefiles --prefix /opt/uvmod --uv /opt/uv/0.13.8/bin/uv \
+        --uvmod /opt/uvmod/bin/uvmod --destdir modulefiles
     """
     assert (
         main(
@@ -132,3 +140,93 @@ def test_committed_example_tree_matches_the_embedded_default() -> None:
         )
         == 0
     )
+
+
+def test_check_prints_a_unified_diff_of_each_differing_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "p"
+    assert _build(prefix) == 0
+    config = tmp_path / "site.toml"
+    config.write_text('[paths]\ncache = "/elsewhere/uv"\n')
+    capsys.readouterr()
+    assert _build(prefix, "--config", str(config), "--check") == 1
+    out = capsys.readouterr().out
+    modulefile = prefix / "modulefiles/uv-hpc/1.0.lua"
+    assert f"differs: {modulefile}\n--- {modulefile} (installed)\n" in out
+    assert f"+++ {modulefile} (from the configuration)\n" in out
+    assert '\n+      value = { "/elsewhere/uv" },\n' in out
+    assert '\n-          var = "SCRATCH",\n' in out  # ${SCRATCH:-${HOME}/.cache}/uv, as data
+    (prefix / "uv-hpc/1.0/bin/uv").chmod(0o700)
+    capsys.readouterr()
+    assert _build(prefix, "--check") == 1
+    assert f"mode of {prefix}/uv-hpc/1.0/bin/uv: 0700 -> 0755\n" in capsys.readouterr().out
+
+
+THREE_ARCHS = '[arch.flags]\navx512 = ["avx512f"]\navx2 = ["avx2"]\ngeneric = []\n'
+TWO_ARCHS = '[arch.flags]\navx2 = ["avx2"]\ngeneric = []\n'
+
+
+def test_files_of_a_removed_architecture_are_stale_and_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "p"
+    config = tmp_path / "site.toml"
+    config.write_text(THREE_ARCHS)
+    assert _build(prefix, "--config", str(config)) == 0
+    etc = prefix / "uv-hpc/1.0/etc"
+    (etc / "avx512/notes.txt").write_text("the site's own notes, no marker\n")
+    (etc / "avx512/uv/README").write_text("hand-written\n")
+    config.write_text(TWO_ARCHS)
+    capsys.readouterr()
+    assert _build(prefix, "--config", str(config), "--check") == 1
+    out = capsys.readouterr().out
+    assert f"stale: {etc}/avx512/uv/uv.toml (written by uvmod, no longer produced" in out
+    assert "notes.txt" not in out and "README" not in out
+    assert (etc / "avx512/uv/uv.toml").is_file()  # --check changes nothing
+    assert _build(prefix, "--config", str(config)) == 0
+    out = capsys.readouterr().out
+    assert f"removed: {etc}/avx512/uv/uv.toml (no longer produced by the configuration)" in out
+    assert not (etc / "avx512/uv/uv.toml").exists()
+    # Files without the marker are never touched, and keep their directories.
+    assert (etc / "avx512/notes.txt").read_text() == "the site's own notes, no marker\n"
+    assert (etc / "avx512/uv/README").read_text() == "hand-written\n"
+    assert _build(prefix, "--config", str(config), "--check") == 0
+    # Without them, the directories the removed files leave empty go too.
+    (etc / "avx512/notes.txt").unlink()
+    (etc / "avx512/uv/README").unlink()
+    config.write_text(THREE_ARCHS)
+    assert _build(prefix, "--config", str(config)) == 0
+    config.write_text(TWO_ARCHS)
+    assert _build(prefix, "--config", str(config)) == 0
+    assert sorted(p.name for p in etc.iterdir()) == ["avx2", "generic", "uvmod-site.json"]
+
+
+def test_only_the_install_directory_is_swept(tmp_path: Path) -> None:
+    """Another version's files in a shared prefix are that build's: never stale for this one."""
+    prefix = tmp_path / "p"
+    assert _build(prefix) == 0
+    config = tmp_path / "site.toml"
+    config.write_text('[module]\nversion = "2.0"\n')
+    assert _build(prefix, "--config", str(config)) == 0
+    assert (prefix / "modulefiles/uv-hpc/1.0.lua").is_file()
+    assert (prefix / "uv-hpc/1.0/etc/generic/uv/uv.toml").is_file()
+    assert _build(prefix, "--check") == 0
+
+
+def test_the_summary_names_every_step_for_the_administrator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prefix = tmp_path / "my prefix"
+    assert _build(prefix) == 0
+    out = capsys.readouterr().out
+    assert f"module use '{prefix}/modulefiles'" in out
+    assert f"export LMOD_PACKAGE_PATH='{prefix}/lmod'" in out
+    assert f'dofile("{prefix}/lmod/uvmod_hooks.lua")' in out
+    assert "Environment Modules: nothing to install" in out
+    assert "users: module load uv-hpc" in out
+    # With --destdir the steps still name the prefix the tree is installed at.
+    assert main(["build-modulefiles", *EXAMPLE_ARGS, "--destdir", str(tmp_path / "stage")]) == 0
+    out = capsys.readouterr().out
+    assert "module use /opt/uvmod/modulefiles" in out
+    assert 'dofile("/opt/uvmod/lmod/uvmod_hooks.lua")' in out

@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
         "paths inside the files still name --prefix",
     )
     build.add_argument("--uv", help="the real uv the wrapper execs (overrides module.uv)")
+    build.add_argument(
+        "--uvmod", help="the uvmod program bin/uvmod runs for users (overrides module.uvmod)"
+    )
     _add_venv(commands)
 
     doctor = commands.add_parser(
@@ -69,7 +72,12 @@ def _run(args: argparse.Namespace) -> int:
         from uvmod.commands.build import build_modulefiles
 
         return build_modulefiles(
-            args.config, args.prefix, check=args.check, destdir=args.destdir, uv=args.uv
+            args.config,
+            args.prefix,
+            check=args.check,
+            destdir=args.destdir,
+            uv=args.uv,
+            uvmod=args.uvmod,
         )
     if args.command == "venv":
         from uvmod.commands import venv

@@ -165,6 +165,66 @@ def write_marker(env_dir: Path, project: Path, key: str) -> None:
     os.replace(tmp, env_dir / MARKER)
 
 
+INDEX_NAME = ".uvmod-name"  # the file holding one environment's name in the index
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One entry of the wrapper's index: `file` names the environment `name`, which the wrapper
+    chose for the project `project` under the key `key`."""
+
+    file: Path
+    name: str
+    project: Path
+    key: str
+
+
+def key_of_index_dir(directory: str) -> str | None:
+    """`k-mpich@4.1.2` -> "mpich/4.1.2" (the wrapper spells '/' as '@'); None for a hashed
+    long key (`k-h-<sha256>`), which cannot be turned back."""
+    if not directory.startswith("k-") or directory.startswith("k-h-"):
+        return None
+    return directory.removeprefix("k-").replace("@", "/")
+
+
+def read_index(depot_path: Path) -> list[IndexEntry]:
+    """Every entry of `$UVMOD_VENV_DEPOT/.uvmod-index` that is what the wrapper would write.
+
+    The index mirrors the project path (`k-<key><project>/.uvmod-name`, sh/uv-wrapper.sh), and
+    the wrapper writes it before uv runs, on the very first call in a project: so it knows the
+    project of an environment that has no back-pointer yet, or whose back-pointer the scratch
+    purge took. An entry only counts when the name it holds is the name computed from its key
+    and project (env_name): a stale, hand-made or forged entry can never attribute an
+    environment to another project than the one its name was computed for. Symlinks are not
+    followed.
+    """
+    found: list[IndexEntry] = []
+    index = depot_path / INDEX
+    if index.is_symlink() or not index.is_dir():
+        return found
+    for key_dir in sorted(index.iterdir()):
+        key = key_of_index_dir(key_dir.name)
+        if key is None or not KEY_CHARS.fullmatch(key) or key_dir.is_symlink():
+            continue
+        top = os.fsencode(key_dir)
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
+            if INDEX_NAME.encode() not in filenames:
+                continue
+            entry_file = os.path.join(dirpath, INDEX_NAME.encode())
+            project = dirpath[len(top) :] or b"/"
+            try:
+                with open(entry_file, "rb") as handle:
+                    name = handle.read(200).decode("ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                continue
+            if name == env_name(os.fsdecode(project), key):
+                found.append(
+                    IndexEntry(Path(os.fsdecode(entry_file)), name, Path(os.fsdecode(project)), key)
+                )
+    return found
+
+
 def resolve_user_environment(value: str, root: Path) -> Path:
     """UV_PROJECT_ENVIRONMENT as uv reads it: absolute as is, relative to the workspace root."""
     path = Path(value)

@@ -34,6 +34,16 @@ class Layout:
     def wrapper(self) -> PurePosixPath:
         return self.bin_dir / "uv"
 
+    @property
+    def uvx(self) -> PurePosixPath:
+        """`uvx`, through the wrapper (sh/uvx.sh)."""
+        return self.bin_dir / "uvx"
+
+    @property
+    def uvmod_command(self) -> PurePosixPath:
+        """`uvmod` for users (sh/uvmod.sh): the uvmod that built the tree, or module.uvmod."""
+        return self.bin_dir / "uvmod"
+
     def config_dir(self, arch: str) -> PurePosixPath:
         """The directory put on XDG_CONFIG_DIRS: uv reads `<dir>/uv/uv.toml` from it."""
         return self.install_dir / "etc" / arch

@@ -66,17 +66,28 @@ def plan_tree(
     layout: Layout,
     real_uv: str,
     missing_dirs: frozenset[str] = frozenset(),
+    uvmod_python: str = "",
 ) -> list[PlannedFile]:
     """All files of the tree, in write order: support files first, modulefiles last, so a
-    concurrent `module load` never finds a modulefile pointing at files not yet written."""
+    concurrent `module load` never finds a modulefile pointing at files not yet written.
+
+    `uvmod_python` is the Python running this build, which bin/uvmod runs uvmod with unless the
+    config names another uvmod (module.uvmod)."""
     policies = {arch: uvtoml.render_uv_toml(config, arch, missing_dirs) for arch in config.archs}
     build = build_id(config, policies.values())
+    program = config.module.uvmod or ""
     files = [
         PlannedFile(
             layout.wrapper,
             wrapper.render_wrapper(wrapper_assignments(config, layout, real_uv, build)),
             0o755,
-        )
+        ),
+        PlannedFile(layout.uvx, wrapper.render_uvx(layout.absolute(layout.wrapper)), 0o755),
+        PlannedFile(
+            layout.uvmod_command,
+            wrapper.render_uvmod(config.module.name, "" if program else uvmod_python, program),
+            0o755,
+        ),
     ]
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [PlannedFile(layout.uv_toml(arch), text) for arch, text in policies.items()]

@@ -162,6 +162,111 @@ def test_with_a_stale_key_doctor_looks_where_the_wrapper_goes(site: Site) -> Non
     assert report.check("depot.project")["status"] == "ok"
 
 
+def test_activated_environment_built_under_another_key(site: Site) -> None:
+    """The seed's own workflow: an environment of one's own on scratch, `uv pip install` into
+    it, then a swap. `uv pip` never notices; doctor looks at $VIRTUAL_ENV as at a depot
+    environment, names the package and both keys, and exits 1."""
+    venv = site.scratch / "envs" / "x"
+    steps = [
+        "module load uv-hpc mpich/4.1.2",
+        f"uv venv -q {venv}",
+        # UV_PYTHON (set for the site) would make `uv pip` install into that interpreter.
+        f"unset UV_PYTHON; export VIRTUAL_ENV={venv}",
+        "uv pip install -q fake",
+        "module swap mpich openmpi",
+    ]
+    env = site.shell(*steps).environ
+    assert env["UVMOD_CACHE_KEY"] == "openmpi/4.1.5" and env["VIRTUAL_ENV"] == str(venv)
+    report = run_doctor(env, cwd=site.tmp)  # not in a project
+    assert report.code == 1
+    report.assert_found(
+        "cache_key.active_builds",
+        "fail",
+        "a package was built with another cache key: fake 1.0 was built with "
+        f"UVMOD_CACHE_KEY='mpich/4.1.2' in {venv}; the loaded modules give 'openmpi/4.1.5'",
+        "uv pip install --reinstall-package fake fake==1.0",
+    )
+    assert report.check("venv.active")["status"] == "ok"
+    # The fix, applied: rebuilt under openmpi.
+    fixed = site.shell(*steps, "uv pip install -q --reinstall-package fake fake==1.0").environ
+    result = run_doctor(fixed, cwd=site.tmp).check("cache_key.active_builds")
+    assert result["status"] == "ok"
+    assert (
+        result["finding"] == f"1 package(s) built from source in {venv}, all with the current key"
+    )
+
+
+def test_activated_environment_with_files_deleted(site: Site) -> None:
+    venv = site.scratch / "envs" / "x"
+    steps = [
+        "module load uv-hpc",
+        f"uv venv -q {venv}",
+        f"unset UV_PYTHON; export VIRTUAL_ENV={venv}",
+        "uv pip install -q plain",
+    ]
+    env = site.shell(*steps).environ
+    assert run_doctor(env, cwd=site.tmp).check("venv.active")["status"] == "ok"
+    site_packages = next(venv.glob("lib/python*/site-packages"))
+    (site_packages / "plain" / "__init__.py").unlink()  # what an age-based purge does
+    report = run_doctor(env, cwd=site.tmp)
+    assert report.code == 1
+    result = report.assert_found(
+        "venv.active",
+        "fail",
+        f"the activated environment is missing files: 1 files listed in RECORD are gone from "
+        f"{venv} (plain 1), most likely deleted by the scratch purge",
+        "uv pip install --reinstall-package plain plain==1.0",
+    )
+    site.shell(*steps, result["fix"])
+    assert run_doctor(env, cwd=site.tmp).check("venv.active")["status"] == "ok"
+    # Purged entirely: `uv pip` would fail on it.
+    for path in sorted(venv.rglob("*"), reverse=True):
+        path.unlink() if not path.is_dir() or path.is_symlink() else path.rmdir()
+    venv.rmdir()
+    run_doctor(env, cwd=site.tmp).assert_found(
+        "venv.active",
+        "fail",
+        f"the activated environment does not exist: VIRTUAL_ENV={venv}",
+        "or `deactivate`",
+    )
+
+
+def test_the_project_environment_activated_is_looked_at_once(site: Site) -> None:
+    project = site.project("analysis", "plain")
+    env = site.shell(f"cd {project}", "module load uv-hpc", "uv sync -q").environ
+    report = run_doctor({**env, "VIRTUAL_ENV": str(site.env_of(project))}, cwd=project)
+    assert report.check("depot.project")["status"] == "ok"
+    assert report.check("venv.active")["finding"] == "no other environment activated (VIRTUAL_ENV)"
+
+
+def test_tool_environments_in_the_cache_are_not_damage(site: Site, wheelhouse: Path) -> None:
+    """uvx and `uv tool run` keep their environments in the cache's archive buckets, with no
+    .dist-info of their own: complete ones are no finding, purged ones are."""
+    write_wheel(
+        wheelhouse / "generic",
+        "tinytool",
+        "1.0",
+        {"tinytool.py": "def main():\n    print('tinytool ran')\n"},
+        dist_info_files={"entry_points.txt": "[console_scripts]\ntinytool = tinytool:main\n"},
+    )
+    result = site.shell("module load uv-hpc", "uvx tinytool", "uv tool run tinytool")
+    assert result.stdout.splitlines() == ["tinytool ran", "tinytool ran"]
+    report = run_doctor(result.environ, cwd=site.tmp)
+    check = report.check("purge.cache_damage")
+    assert check["status"] == "ok", check
+    assert report.code == 0 and report.data["failed"] == 0, report.text
+    cache = site.scratch / "uv"
+    (tool_env,) = [e for e in cache.glob("archive-v*/*") if (e / "pyvenv.cfg").is_file()]
+    next(tool_env.glob("lib/python*/site-packages/tinytool.py")).unlink()
+    run_doctor(result.environ, cwd=site.tmp).assert_found(
+        "purge.cache_damage",
+        "fail",
+        f"unpacked wheels in the cache are missing files: tool environments with tinytool in "
+        f"{cache} are missing files",
+        f"rm -rf {tool_env}",
+    )
+
+
 def test_wheel_installs_are_not_keyed(site: Site, tmp_path: Path) -> None:
     # `plain` is a wheel, and not in [cache_key].packages either: only built packages count.
     project = site.project("plainapp", "plain")
@@ -277,14 +382,16 @@ def test_purge_days_is_validated(tmp_path: Path) -> None:
 
     assert parse_config("[paths]\npurge_days = 60\n", "s.toml").paths.purge_days == 60
     assert parse_config("", "s.toml").paths.purge_days is None
-    for bad, message in [
-        ("0", "greater than or equal to 1"),
-        ('"60"', "a valid integer"),
-        ("true", "a valid integer"),
+    for bad, message, given in [
+        ("0", "greater than or equal to 1", "0"),
+        ('"60"', "a valid integer", "'60'"),
+        ("true", "a valid integer", "true"),
     ]:
         with pytest.raises(ConfigError) as info:
             parse_config(f"[paths]\npurge_days = {bad}\n", "s.toml")
-        assert info.value.messages == (f"s.toml: paths.purge_days: Input should be {message}",)
+        assert info.value.messages == (
+            f"s.toml: paths.purge_days: Input should be {message}, got {given}",
+        )
 
 
 def test_not_in_a_project(site: Site) -> None:

@@ -23,6 +23,16 @@ MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"
 MPICC = {"mpich": Path("/usr/bin/mpicc.mpich"), "openmpi": Path("/usr/bin/mpicc.openmpi")}
 
 
+# Wheels of everything the README's first line installs, downloaded by .ci/run (`pip download
+# '.[test]'`) so that tests/test_first_contact.py can run that line with no index at all.
+PIP_WHEELS = Path(
+    os.environ.get(
+        "UVMOD_PIP_WHEELS",
+        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci" / "pip-wheels",
+    )
+)
+
+
 def need(condition: bool, reason: str) -> None:
     if condition:
         return
@@ -83,3 +93,13 @@ def program(name: str) -> str:
     need(found is not None, f"{name} is not installed")
     assert found is not None
     return found
+
+
+def pip_wheels() -> Path:
+    found = PIP_WHEELS.is_dir() and any(PIP_WHEELS.glob("uv-*.whl"))
+    need(
+        found,
+        f"no wheels for an offline install in {PIP_WHEELS}: run .ci/run, or "
+        f".venv/bin/pip download --dest {PIP_WHEELS} '.[test]' (UVMOD_PIP_WHEELS overrides)",
+    )
+    return PIP_WHEELS

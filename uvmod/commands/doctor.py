@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from uvmod import __version__
+from uvmod import __version__, output
 from uvmod.doctor import (
     environments,
     filesystems,
@@ -53,7 +53,10 @@ CHECKS: tuple[Check, ...] = (
     Check("cache_key.current", keys.check_key),
     Check("cache_key.builds", keys.check_builds),
     Check("cache_key.linked", linked.check_linked),
+    Check("cache_key.active_builds", keys.check_active_builds),
+    Check("cache_key.active_linked", linked.check_active_linked),
     Check("depot.project", environments.check_project_env),
+    Check("venv.active", environments.check_active_env),
     Check("depot.orphans", environments.check_orphans),
     Check("purge.environments", purge.check_purge_envs),
     Check("purge.cache", purge.check_purge_cache),
@@ -99,11 +102,10 @@ _STYLE = {Status.OK: ("ok", "green"), Status.WARN: ("warn", "yellow"), Status.FA
 
 
 def render_table(ctx: Context, results: Sequence[Result], out: TextIO, width: int | None) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console(file=out, width=width, highlight=False)
+    console = output.console(out, width)
     where = f"project {ctx.project}" if ctx.project else "no project"
     table = Table(title=escape(f"uvmod doctor ({where})"), show_lines=True)
     table.add_column("", no_wrap=True)
@@ -138,8 +140,8 @@ def doctor(
     width: int | None = None,
     checks: Sequence[Check] = CHECKS,
 ) -> int:
-    """Run the checks; 1 when any fails. `width` is the table width (None: the terminal's, or
-    200 columns when not on a terminal, so that piped output keeps one finding per line)."""
+    """Run the checks; 1 when any fails. `width` is the table width (None: the terminal's, and
+    unbounded when not on a terminal, so that piped output keeps one finding per line)."""
     stream = sys.stdout if out is None else out
     ctx = make_context(
         environ,
@@ -151,7 +153,5 @@ def doctor(
     if as_json:
         stream.write(json.dumps(to_json(ctx, results), indent=2) + "\n")
     else:
-        if width is None and not stream.isatty() and not environ.get("COLUMNS"):
-            width = 200
         render_table(ctx, results, stream, width)
     return exit_code(results)

@@ -1,8 +1,13 @@
 """`uvmod venv path|list|gc`: the user's view of the environment depot.
 
-Each depot environment carries the back-pointer the wrapper writes (uvmod/depot.py), like
-pipx's metadata file: `list` reports from it, and `gc` removes only environments that carry it
-and whose project is gone, plus the damaged copies the wrapper moved to .uvmod-trash.
+Each depot environment is attributed to its project (docs/design.md#environment-depot): by the
+back-pointer the wrapper writes into it (uvmod/depot.py, like pipx's metadata file), else by
+the wrapper's index, which it writes before uv runs, so from the very first call (a new
+environment has no back-pointer until a second call, and the scratch purge may take it). `list`
+reports from that, and `gc` removes environments whose project is gone, whatever their
+marking, plus the damaged copies the wrapper moved to .uvmod-trash, the index entries of
+deleted projects and the per-key uv.toml files of other module builds. An environment that
+neither attributes is never removed.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from uvmod import depot
+from uvmod import depot, output
 from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
 
@@ -27,13 +32,14 @@ from uvmod.sitefacts import load_site_facts
 class Entry:
     path: Path
     project: Path | None
-    project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no marker)
+    project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no project)
     key: str | None
     size: int
     files: int
     missing_files: int  # listed in a RECORD of site-packages but not on disk
     last_used: float | None
-    state: str  # "ok", "damaged", "unmarked", "trash"
+    state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
+    project_from: str | None = None  # "marker", "index" or None (unmarked)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -108,7 +114,7 @@ def _missing_from_records(root: Path, seen: set[str]) -> int:
     return missing
 
 
-def _entry(path: Path, *, trash: bool) -> Entry:
+def _entry(path: Path, *, trash: bool, indexed: depot.IndexEntry | None) -> Entry:
     marker = depot.read_marker(path)
     size, files, seen = _walk(path)
     missing = _missing_from_records(path, seen)
@@ -120,24 +126,32 @@ def _entry(path: Path, *, trash: bool) -> Entry:
             break
         except OSError:
             continue
+    project, key, source = None, None, None
+    if marker is not None:
+        project, key, source = marker.project, marker.key, "marker"
+    elif indexed is not None:
+        project, key, source = indexed.project, indexed.key, "index"
     if trash:
         state = "trash"
-    elif marker is None:
-        state = "damaged" if used_file.exists() else "unmarked"
+    elif marker is None and used_file.exists():
+        state = "damaged"  # the back-pointer was there (last-used is written after it): purged
+    elif project is None:
+        state = "unmarked"
     elif missing or not (path / "pyvenv.cfg").is_file():
         state = "damaged"
     else:
         state = "ok"
     return Entry(
         path=path,
-        project=marker.project if marker else None,
-        project_state=_project_state(marker.project) if marker else "",
-        key=marker.key if marker else None,
+        project=project,
+        project_state=_project_state(project) if project is not None else "",
+        key=key,
         size=size,
         files=files,
         missing_files=missing,
         last_used=last_used,
         state=state,
+        project_from=source,
     )
 
 
@@ -145,14 +159,17 @@ def scan(depot_path: Path) -> Iterator[Entry]:
     """Every environment in the depot (names not starting with '.'), then the trash."""
     if not depot_path.is_dir():
         return
+    index = {entry.name: entry for entry in depot.read_index(depot_path)}
     for child in sorted(depot_path.iterdir()):
         if not child.name.startswith(".") and child.is_dir() and not child.is_symlink():
-            yield _entry(child, trash=False)
+            yield _entry(child, trash=False, indexed=index.get(child.name))
     trash = depot_path / depot.TRASH
     if trash.is_dir():
         for child in sorted(trash.iterdir()):
             if child.is_dir() and not child.is_symlink():
-                yield _entry(child, trash=True)
+                # Moved aside as <name>.<pid> (sh/uv-wrapper.sh).
+                name = child.name.rpartition(".")[0] or child.name
+                yield _entry(child, trash=True, indexed=index.get(name))
 
 
 def _depot(environ: Mapping[str, str]) -> Path:
@@ -207,7 +224,9 @@ def _human(entry: Entry) -> list[str]:
     ]
 
 
-def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
+def venv_list(
+    as_json: bool, environ: Mapping[str, str], out: TextIO | None = None, width: int | None = None
+) -> int:
     out = out or sys.stdout
     depot_path = _depot(environ)
     entries = list(scan(depot_path))
@@ -215,20 +234,20 @@ def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = No
         data = {"depot": str(depot_path), "environments": [e.as_json() for e in entries]}
         out.write(json.dumps(data, indent=2) + "\n")
         return 0
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"uv environments in {depot_path}")
+    table = Table(title=escape(f"uv environments in {depot_path}"))
     for column in ("Environment", "Project", "Exists", "Key", "Size", "Files", "Last used"):
         table.add_column(column, overflow="fold")
     table.add_column("State")
     for entry in entries:
-        table.add_row(*_human(entry))
-    console = Console(file=out)
+        table.add_row(*(escape(cell) for cell in _human(entry)))
+    console = output.console(out, width)
     if entries:
         console.print(table)
     else:
-        console.print(f"No environments in {depot_path}.")
+        console.print(escape(f"No environments in {depot_path}."))
     if any(e.state == "damaged" for e in entries):
         console.print(
             "Damaged environments lost files (usually to the scratch purge): the next "
@@ -251,43 +270,77 @@ def _current_build(home: Path | None) -> str | None:
     return None
 
 
-def _stale_caches(depot_path: Path, current_build: str | None) -> list[Path]:
-    found = [depot_path / depot.INDEX] if (depot_path / depot.INDEX).is_dir() else []
+def _old_configs(depot_path: Path, current_build: str | None) -> list[Path]:
+    """Per-key uv.toml directories of module builds other than the loaded one."""
     config = depot_path / depot.CONFIG
-    if current_build is not None and config.is_dir():
-        found += sorted(p for p in config.iterdir() if p.name != current_build)
-    return found
+    if current_build is None or config.is_symlink() or not config.is_dir():
+        return []
+    return sorted(p for p in config.iterdir() if p.name != current_build)
 
 
 def _removable(entry: Entry) -> bool:
     return entry.state == "trash" or entry.project_state == "gone"
 
 
+def _remove_index_entry(entry: depot.IndexEntry, depot_path: Path) -> None:
+    """The entry's file, then the directories it leaves empty, up to .uvmod-index."""
+    entry.file.unlink(missing_ok=True)
+    top = depot_path / depot.INDEX
+    directory = entry.file.parent
+    while directory != top and top in directory.parents:
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
-    """Remove marked environments whose project is gone, and the trash; dry run by default."""
+    """Remove environments whose project is gone (attributed by back-pointer or index), the
+    trash, index entries of deleted projects and old per-key configs; dry run by default."""
     out = out or sys.stdout
     facts = load_site_facts(environ)
     depot_path = depot.depot_dir(facts.config, environ)
-    doomed = [e for e in scan(depot_path) if _removable(e)]
-    caches = _stale_caches(depot_path, _current_build(facts.home))
+    real_depot = depot_path.resolve()
+    # Never follow a path out of the depot (scan() skips symlinks; this guards the rest).
+    doomed = [
+        e for e in scan(depot_path) if _removable(e) and real_depot in e.path.resolve().parents
+    ]
+    entries = [i for i in depot.read_index(depot_path) if _project_state(i.project) == "gone"]
+    configs = _old_configs(depot_path, _current_build(facts.home))
     verb = "would remove" if dry_run else "removed"
     freed = 0
     for entry in doomed:
-        # Never follow a path out of the depot (scan() skips symlinks; this guards the rest).
-        if depot_path.resolve() not in entry.path.resolve().parents:
-            continue
         if not dry_run:
             shutil.rmtree(entry.path)
         freed += entry.files
         reason = "damaged copy" if entry.state == "trash" else f"project {entry.project} is gone"
         print(f"{verb} {entry.path} ({reason})", file=out)
-    for cache in caches:
-        # Rebuilt on demand by the wrapper: the name index (one sha256sum per project on its
-        # next call) and per-key uv.toml files of module builds that are no longer loaded.
+    if entries:
         if not dry_run:
-            shutil.rmtree(cache, ignore_errors=True)
-        print(f"{verb} {cache} (cache, rebuilt when needed)", file=out)
-    summary = f"{len(doomed)} environment(s), {freed} files"
+            for indexed in entries:
+                _remove_index_entry(indexed, depot_path)
+        what = _count(len(entries), "index entry", "index entries")
+        print(f"{verb} {what} of deleted projects in {depot_path / depot.INDEX}", file=out)
+    for config in configs:
+        # Rebuilt on demand by the wrapper, for the module build that is loaded.
+        if not dry_run:
+            shutil.rmtree(config, ignore_errors=True)
+        print(f"{verb} {config} (per-key uv.toml files of another module build)", file=out)
+    if not (doomed or entries or configs):
+        print(f"nothing to remove in {depot_path}", file=out)
+        return 0
+    summary = ", ".join(
+        [
+            _count(len(doomed), "environment", "environments") + f" ({freed:,} files)",
+            _count(len(entries), "index entry", "index entries"),
+            _count(len(configs), "old configuration", "old configurations"),
+        ]
+    )
     if dry_run:
         print(f"{summary} to remove; run `uvmod venv gc --yes` to remove them", file=out)
     else:

@@ -8,13 +8,15 @@ environment (uvmod venv list/gc read the same marker).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from uvmod.commands import venv
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
-from uvmod.doctor.envs import installed, project_env
+from uvmod.doctor.envs import Dist, active_env, installed, project_env
 from uvmod.doctor.result import Result, Status, found, ok
 from uvmod.doctor.walk import human_size
 
@@ -26,6 +28,41 @@ def listing(items: list[str]) -> str:
     return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
 
 
+@dataclass(frozen=True)
+class Damage:
+    """What an environment lost: files that installed distributions list in RECORD and are
+    gone, and pyvenv.cfg and bin/python, without which uv does not use it at all."""
+
+    missing: int
+    lost: list[str]  # "bin/python", "pyvenv.cfg", "<name> <count>"
+    dists: list[Dist]  # the distributions missing files
+    total_dists: int
+
+    @property
+    def unusable(self) -> bool:
+        return bool({"bin/python", "pyvenv.cfg"} & set(self.lost))
+
+
+def damage(env: Path) -> Damage:
+    lost: list[str] = []
+    hurt: list[Dist] = []
+    total = 0
+    dists = list(installed(env))
+    for dist in dists:
+        missing = dist.missing_files()
+        if missing:
+            total += len(missing)
+            lost.append(f"{dist.name} {len(missing)}")
+            hurt.append(dist)
+    if not (env / "pyvenv.cfg").is_file():
+        total += 1
+        lost.insert(0, "pyvenv.cfg")
+    if not (env / "bin" / "python").exists():  # uv refuses such an environment
+        total += 1
+        lost.insert(0, "bin/python")
+    return Damage(total, lost, hurt, len(dists))
+
+
 def check_project_env(ctx: Context) -> Result:
     check = "depot.project"
     if ctx.project is None:
@@ -35,30 +72,58 @@ def check_project_env(ctx: Context) -> Result:
         return ok(check, "the project's environment cannot be named (see the cache key check)")
     if not env.path.is_dir():
         return ok(check, f"no environment yet; `uv sync` creates {env.path}")
-    damage: list[str] = []
-    total = 0
-    dists = list(installed(env.path))
-    for dist in dists:
-        missing = dist.missing_files()
-        if missing:
-            total += len(missing)
-            damage.append(f"{dist.name} {len(missing)}")
-    if not (env.path / "pyvenv.cfg").is_file():
-        total += 1
-        damage.insert(0, "pyvenv.cfg")
-    if not (env.path / "bin" / "python").exists():  # uv refuses such an environment
-        total += 1
-        damage.insert(0, "bin/python")
-    if not damage:
-        return ok(check, f"{env.path} is intact ({len(dists)} distributions)")
+    lost = damage(env.path)
+    if not lost.lost:
+        return ok(check, f"{env.path} is intact ({lost.total_dists} distributions)")
     return found(
         check,
         Status.FAIL,
         findings.ENV_DAMAGED,
-        f"{total:,} files listed in RECORD are gone from {env.path} ({listing(damage)}), most "
-        "likely deleted by the scratch purge",
+        f"{lost.missing:,} files listed in RECORD are gone from {env.path} "
+        f"({listing(lost.lost)}), most likely deleted by the scratch purge",
         f"rm -rf {env.path} && uv sync",
     )
+
+
+def check_active_env(ctx: Context) -> Result:
+    """The activated environment ($VIRTUAL_ENV), looked at as the project's is."""
+    check = "venv.active"
+    env = active_env(ctx)
+    if env is None:
+        return ok(check, "no other environment activated (VIRTUAL_ENV)")
+    if not env.path.is_dir():
+        return found(
+            check,
+            Status.FAIL,
+            findings.ACTIVE_ENV_GONE,
+            f"VIRTUAL_ENV={env.path}, and `uv pip` fails without it (most likely deleted by the "
+            "scratch purge, or activated in another session)",
+            f"uv venv {env.path} and reinstall what you need, or `deactivate`",
+        )
+    lost = damage(env.path)
+    if not lost.lost:
+        return ok(check, f"the activated {env.path} is intact ({lost.total_dists} distributions)")
+    if lost.unusable:
+        # No project to `uv sync` from: the user made it and knows what goes in.
+        fix = f"rm -rf {env.path} && uv venv {env.path}, then install its packages again"
+    else:
+        fix = reinstall_command(lost.dists)
+    return found(
+        check,
+        Status.FAIL,
+        findings.ACTIVE_ENV_DAMAGED,
+        f"{lost.missing:,} files listed in RECORD are gone from {env.path} "
+        f"({listing(lost.lost)}), most likely deleted by the scratch purge",
+        fix,
+    )
+
+
+def reinstall_command(dists: list[Dist]) -> str:
+    """`uv pip install` that puts these distributions back at their versions, from the cache
+    or the wheelhouse (--reinstall-package: installed as they are, they count as satisfied)."""
+    flags = " ".join(f"--reinstall-package {d.name}" for d in dists)
+    pins = " ".join(shlex.quote(f"{d.name}=={d.version}") for d in dists)
+    return f"uv pip install {flags} {pins}"
 
 
 def depot_entries(ctx: Context, depot_path: Path) -> list[venv.Entry]:

@@ -29,7 +29,7 @@ UV_BUILD_JSON = "uv_build.json"
 @dataclass(frozen=True)
 class ProjectEnv:
     path: Path
-    how: str  # "depot", "UV_PROJECT_ENVIRONMENT" or ".venv"
+    how: str  # "depot", "UV_PROJECT_ENVIRONMENT", ".venv" or "VIRTUAL_ENV"
 
 
 def project_env(ctx: Context) -> ProjectEnv | None:
@@ -49,6 +49,28 @@ def project_env(ctx: Context) -> ProjectEnv | None:
     except UvmodError:
         return None
     return ProjectEnv(depot_path / depot.env_name(root, key), "depot")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return a == b
+
+
+def active_env(ctx: Context) -> ProjectEnv | None:
+    """The environment the user activated, which `uv pip` installs into: $VIRTUAL_ENV (the
+    wrapper sets it only for its own exec of `uv pip`, so a value seen here is the user's, e.g.
+    `uv venv $SCRATCH/envs/x` + `source .../bin/activate`). None when unset, not absolute (uv
+    would not use it either), or the project's own environment, which is examined already."""
+    value = ctx.environ.get("VIRTUAL_ENV", "")
+    if not value.startswith("/"):
+        return None
+    path = Path(value)
+    project = project_env(ctx)
+    if project is not None and _same(project.path, path):
+        return None
+    return ProjectEnv(path, "VIRTUAL_ENV")
 
 
 def normalize(name: str) -> str:

@@ -44,8 +44,10 @@ KEY_STALE = Problem("the cache key is stale")
 BUILT_WITH_OTHER_KEY = Problem("a package was built with another cache key")
 LINKS_OTHER_STACK = Problem("a package links another MPI or CUDA than the one loaded")
 
-# Depot
+# Depot and the activated environment
 ENV_DAMAGED = Problem("the project environment is missing files")
+ACTIVE_ENV_DAMAGED = Problem("the activated environment is missing files")
+ACTIVE_ENV_GONE = Problem("the activated environment does not exist")
 ORPHANED_ENVS = Problem("environments of deleted projects take space")
 
 # Scratch purge

@@ -9,10 +9,15 @@ libraries than the ones the job will load.
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
 from uvmod.cachekey import KeyStatus, key_status
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
-from uvmod.doctor.envs import installed, normalize, project_env
+from uvmod.doctor.envs import active_env, installed, normalize, project_env
 from uvmod.doctor.result import Result, Status, found, ok
 
 
@@ -60,20 +65,21 @@ def check_key(ctx: Context) -> Result:
     )
 
 
-def check_builds(ctx: Context) -> Result:
-    check = "cache_key.builds"
-    if not ctx.module_loaded:
-        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
-    env = project_env(ctx)
-    if env is None or not env.path.is_dir():
-        return ok(check, "no project environment to look at")
-    status = _status(ctx)
+@dataclass(frozen=True)
+class WrongBuild:
+    name: str
+    version: str
+    built: str  # the key it was built with, "" for none
+
+
+def wrong_builds(ctx: Context, env: Path, expected: str) -> tuple[int, list[WrongBuild]]:
+    """(packages built from source that are keyed, those built with another key than
+    `expected`), in the environment `env`."""
     keyed = {normalize(p) for p in ctx.config.cache_key.packages}
-    variable = status.variable
-    wrong: list[str] = []
-    names: list[str] = []
+    variable = ctx.config.cache_key.variable
+    wrong: list[WrongBuild] = []
     checked = 0
-    for dist in installed(env.path):
+    for dist in installed(env):
         if normalize(dist.name) not in keyed:
             continue
         variables = dist.build_variables()
@@ -81,20 +87,67 @@ def check_builds(ctx: Context) -> Result:
             continue  # a wheel from the wheelhouse or an index: nothing was built here
         checked += 1
         built = variables.get(variable, "")
-        if built != status.expected:
-            wrong.append(f"{dist.name} {dist.version} was built with {variable}={_shown(built)}")
-            names.append(dist.name)
+        if built != expected:
+            wrong.append(WrongBuild(dist.name, dist.version, built))
+    return checked, wrong
+
+
+def _builds_result(
+    ctx: Context, check: str, env: Path, fix: Callable[[list[WrongBuild]], str]
+) -> Result:
+    status = _status(ctx)
+    checked, wrong = wrong_builds(ctx, env, status.expected)
     if not wrong:
         return ok(
-            check, f"{checked} package(s) built from source in {env.path}, all with the current key"
+            check, f"{checked} package(s) built from source in {env}, all with the current key"
         )
-    # Rebuilt under the key the wrapper uses now, which is the loaded modules' key even when
-    # the exported variable is stale.
-    fix = "uv sync " + " ".join(f"--reinstall-package {n}" for n in names)
+    described = "; ".join(
+        f"{w.name} {w.version} was built with {status.variable}={_shown(w.built)}" for w in wrong
+    )
     return found(
         check,
         Status.FAIL,
         findings.BUILT_WITH_OTHER_KEY,
-        f"{'; '.join(wrong)} in {env.path}; the loaded modules give {_shown(status.expected)}",
-        fix,
+        f"{described} in {env}; the loaded modules give {_shown(status.expected)}",
+        fix(wrong),
+    )
+
+
+def check_builds(ctx: Context) -> Result:
+    check = "cache_key.builds"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = project_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no project environment to look at")
+    # Rebuilt under the key the wrapper uses now, which is the loaded modules' key even when
+    # the exported variable is stale; `uv sync` reinstalls on the build-info mismatch.
+    return _builds_result(
+        ctx,
+        check,
+        env.path,
+        lambda wrong: "uv sync " + " ".join(f"--reinstall-package {w.name}" for w in wrong),
+    )
+
+
+def check_active_builds(ctx: Context) -> Result:
+    """The same for the activated environment, which `uv pip` installs into: there a swap is
+    never noticed by uv (`uv pip install` does not reinstall on a build-info mismatch), so
+    doctor is the only one to tell."""
+    check = "cache_key.active_builds"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = active_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no other environment activated (VIRTUAL_ENV)")
+    return _builds_result(
+        ctx,
+        check,
+        env.path,
+        lambda wrong: (
+            "uv pip install "
+            + " ".join(f"--reinstall-package {w.name}" for w in wrong)
+            + " "
+            + " ".join(shlex.quote(f"{w.name}=={w.version}") for w in wrong)
+        ),
     )

@@ -29,7 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sysconfig
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from uvmod.cachekey import KeyPart, family_members_from_env, is_module, key_stat
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.elf import expand_origin, read_dynamic
-from uvmod.doctor.envs import Dist, installed, normalize, project_env
+from uvmod.doctor.envs import Dist, active_env, installed, normalize, project_env
 from uvmod.doctor.result import Result, Status, found, ok
 
 MPI_LIBRARY = re.compile(r"lib(?:mpi|mpich|mpi_cray|mpi_ibm)\.so(?:\.\d+)*")
@@ -257,18 +257,14 @@ def _cuda_module(parts: Sequence[KeyPart]) -> str | None:
     return next((p.full_name for p in parts if is_module(p.full_name, CUDA_MODULE)), None)
 
 
-def check_linked(ctx: Context) -> Result:
-    check = "cache_key.linked"
-    if not ctx.module_loaded:
-        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
-    env = project_env(ctx)
-    if env is None or not env.path.is_dir():
-        return ok(check, "no project environment to look at")
+def _linked_result(
+    ctx: Context, check: str, env: Path, fix: Callable[[list[Linked]], str]
+) -> Result:
     keyed = {normalize(p) for p in ctx.config.cache_key.packages}
-    links = [linked_libraries(d) for d in installed(env.path) if normalize(d.name) in keyed]
+    links = [linked_libraries(d) for d in installed(env) if normalize(d.name) in keyed]
     links = [link for link in links if link.mpi or link.cuda]
     if not links:
-        return ok(check, f"no package of [cache_key].packages in {env.path} links MPI or CUDA")
+        return ok(check, f"no package of [cache_key].packages in {env} links MPI or CUDA")
     parts = key_status(ctx.config.cache_key, ctx.module_name, ctx.environ).parts
     mpi = (
         loaded_mpi(ctx.environ, _mpi_module(parts, ctx.environ))
@@ -283,14 +279,8 @@ def check_linked(ctx: Context) -> Result:
         if link.cuda:
             _judge_cuda(link, cuda, verdicts)
     if verdicts.fails:
-        # The wheel in the cache may be the wrong one too (built before the build directory
-        # moved per key): drop the package's builds so that each key rebuilds once.
-        names = sorted({link.dist.name for link in links})
-        fix = f"uv cache clean {' '.join(names)} && uv sync " + " ".join(
-            f"--reinstall-package {n}" for n in names
-        )
         detail = "; ".join(verdicts.fails + verdicts.warns)
-        return found(check, Status.FAIL, findings.LINKS_OTHER_STACK, detail, fix)
+        return found(check, Status.FAIL, findings.LINKS_OTHER_STACK, detail, fix(links))
     if verdicts.warns:
         return found(
             check,
@@ -299,4 +289,52 @@ def check_linked(ctx: Context) -> Result:
             "; ".join(verdicts.warns),
             "load the MPI/CUDA modules the environment was built with",
         )
-    return ok(check, f"in {env.path}: " + "; ".join(verdicts.fine))
+    return ok(check, f"in {env}: " + "; ".join(verdicts.fine))
+
+
+def _names_of(links: list[Linked]) -> list[str]:
+    return sorted({link.dist.name for link in links})
+
+
+def check_linked(ctx: Context) -> Result:
+    check = "cache_key.linked"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = project_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no project environment to look at")
+
+    # The wheel in the cache may be the wrong one too (built before the build directory moved
+    # per key): drop the package's builds, so that each key rebuilds once, then reinstall.
+    def fix(links: list[Linked]) -> str:
+        names = _names_of(links)
+        return f"uv cache clean {' '.join(names)} && uv sync " + " ".join(
+            f"--reinstall-package {n}" for n in names
+        )
+
+    return _linked_result(ctx, check, env.path, fix)
+
+
+def check_active_linked(ctx: Context) -> Result:
+    """The same for the activated environment, which `uv pip` installs into and never
+    rebuilds on its own after a swap."""
+    check = "cache_key.active_linked"
+    if not ctx.module_loaded:
+        return ok(check, "no module loaded: builds are not keyed on MPI/CUDA modules")
+    env = active_env(ctx)
+    if env is None or not env.path.is_dir():
+        return ok(check, "no other environment activated (VIRTUAL_ENV)")
+
+    def fix(links: list[Linked]) -> str:
+        names = _names_of(links)
+        pins = " ".join(
+            shlex.quote(f"{link.dist.name}=={link.dist.version}")
+            for link in sorted(links, key=lambda x: x.dist.name)
+        )
+        return (
+            f"uv cache clean {' '.join(names)} && uv pip install "
+            + " ".join(f"--reinstall-package {n}" for n in names)
+            + f" {pins}"
+        )
+
+    return _linked_result(ctx, check, env.path, fix)

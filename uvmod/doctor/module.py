@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, ok
+from uvmod.realuv import uv_version
 
 REBUILD = "ask your administrator to rerun `uvmod build-modulefiles`"
 
@@ -77,21 +77,6 @@ def check_wrapper(ctx: Context) -> Result:
             f"or take {shadow} off PATH",
         )
     return ok(check, f"`uv` on PATH is the wrapper {wrapper}")
-
-
-def uv_version(uv: str, environ: dict[str, str]) -> tuple[str | None, str]:
-    """(version, error): `uv --version` prints "uv 0.13.8 (...)"."""
-    try:
-        proc = subprocess.run(
-            [uv, "--version"], env=environ, capture_output=True, text=True, timeout=30
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return None, str(exc)
-    words = proc.stdout.split()
-    if proc.returncode == 0 and len(words) >= 2 and words[0] == "uv":
-        return words[1], ""
-    lines = (proc.stderr or proc.stdout).strip().splitlines()
-    return None, lines[0] if lines else f"exit status {proc.returncode}"
 
 
 def check_real_uv(ctx: Context) -> Result:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import csv
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from uvmod.depot import _read_without_atime
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.environments import depot_entries, listing
+from uvmod.doctor.envs import installed
 from uvmod.doctor.result import Result, Status, found, ok
 from uvmod.doctor.walk import human_size, usage_keeping_times
 
@@ -87,29 +89,49 @@ def check_purge_cache(ctx: Context) -> Result:
     )
 
 
-def _damaged_entry(entry: Path) -> str | None:
-    """The package name of an unpacked wheel missing files its RECORD lists (or the RECORD
-    itself), else None. uv trusts these directories: it hardlinks from them without checking, so
-    a purged file is missing from every environment installed afterwards, and a purged RECORD or
+@dataclass(frozen=True)
+class Damage:
+    name: str  # the package, or "(unknown)"
+    entry: Path
+    environment: bool  # a cached environment (`uv tool run`, uvx), not an unpacked wheel
+
+
+def _damaged_environment(entry: Path) -> Damage | None:
+    """A cached environment (uv keeps those of `uv tool run`/uvx in the same buckets as
+    unpacked wheels: pyvenv.cfg, bin/, lib/, and no top-level .dist-info) is damaged when a
+    distribution installed in it misses files of its RECORD, like a depot environment."""
+    for dist in installed(entry):
+        if dist.missing_files():
+            return Damage(dist.name, entry, environment=True)
+    return None
+
+
+def _damaged_entry(entry: Path) -> Damage | None:
+    """The package of an unpacked wheel missing files its RECORD lists (or the RECORD itself),
+    else None. uv trusts these directories: it hardlinks from them without checking, so a
+    purged file is missing from every environment installed afterwards, and a purged RECORD or
     METADATA fails the install with only the missing path ("failed to open file ...")."""
     # Like usage_keeping_times: looking must not make the entry look used to check_purge_cache.
     before = os.lstat(entry)
-    infos = [e for e in entry.iterdir() if e.name.endswith(".dist-info")]
+    names = [e.name for e in entry.iterdir()]
     try:
         os.utime(entry, ns=(before.st_atime_ns, before.st_mtime_ns), follow_symlinks=False)
     except OSError:
         pass
+    if "pyvenv.cfg" in names:
+        return _damaged_environment(entry)
+    infos = [entry / name for name in names if name.endswith(".dist-info")]
     if not infos:
-        return "(unknown)"
+        return Damage("(unknown)", entry, environment=False)
     for info in infos:
         name = info.name.removesuffix(".dist-info").partition("-")[0]
         try:
             text = _read_without_atime(info / "RECORD").decode("utf-8", "replace")
         except OSError:
-            return name
+            return Damage(name, entry, environment=False)
         for row in csv.reader(text.splitlines()):
             if row and not os.path.lexists(entry / row[0]):
-                return name
+                return Damage(name, entry, environment=False)
     return None
 
 
@@ -117,14 +139,35 @@ def check_cache_damage(ctx: Context) -> Result:
     check = "purge.cache_damage"
     cache, _ = ctx.cache_dir()
     entries = [e for b in sorted(cache.glob("archive-v*")) for e in b.iterdir() if e.is_dir()]
-    damaged = sorted({n for n in map(_damaged_entry, entries) if n is not None})
-    if not damaged:
-        return ok(check, f"all {len(entries)} unpacked wheel(s) in {cache} are complete")
+    damage = [d for d in map(_damaged_entry, entries) if d is not None]
+    if not damage:
+        return ok(
+            check,
+            f"all {len(entries)} unpacked wheel(s) and tool environment(s) in {cache} are complete",
+        )
+    wheels = sorted({d.name for d in damage if not d.environment})
+    tools = sorted({d.name for d in damage if d.environment})
+    parts = []
+    if wheels:
+        parts.append(f"unpacked wheels of {listing(wheels)}")
+    if tools:
+        parts.append(f"tool environments with {listing(tools)}")
+    # `uv cache clean NAME` removes only those packages' entries, not the whole cache, which on
+    # an offline node could not be downloaded again; a tool environment is simply made anew.
+    fixes = []
+    known = [name for name in wheels if name != "(unknown)"]
+    if known:
+        fixes.append(f"uv cache clean {' '.join(known)}")
+    if "(unknown)" in wheels or tools:
+        doomed = sorted(str(d.entry) for d in damage if d.environment or d.name == "(unknown)")
+        fixes.append(f"rm -rf {' '.join(doomed)}")
     return found(
         check,
         Status.FAIL,
         findings.CACHE_DAMAGED,
-        f"unpacked wheels of {listing(damaged)} in {cache} are missing files, most likely "
-        "deleted by the scratch purge; uv installs them as they are",
-        "uv cache clean, then `rm -rf` the environments that import them fail in and `uv sync`",
+        f"{' and '.join(parts)} in {cache} are missing files, most likely deleted by the "
+        "scratch purge; uv installs them as they are",
+        " && ".join(fixes)
+        + ", then `rm -rf` the environments that import them fail in and `uv sync` (where "
+        "the wheelhouse or the index can be reached)",
     )

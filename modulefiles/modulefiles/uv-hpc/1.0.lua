@@ -177,6 +177,9 @@ end
 
 -- Expand a path template: strings, {var=NAME, default={...}} (shell `${NAME:-default}`
 -- semantics: empty counts as unset) and {arch=true}.
+-- A ${NAME} without default that is unset only fails `module load`: unloading must always
+-- work (the value of a setenv does not matter then), and `module show`, `help`, `whatis` and
+-- `spider` (and a spider cache built by an admin without $SCRATCH) show the template itself.
 local function expand(parts, arch, what)
   local out = {}
   for _, part in ipairs(parts) do
@@ -187,13 +190,17 @@ local function expand(parts, arch, what)
     else
       local value = os.getenv(part.var)
       if value == nil or value == "" then
-        if part.default == nil then
-          -- Unloading must always work; the value of a setenv does not matter then.
-          if mode() == "unload" then return "" end
+        if part.default ~= nil then
+          value = expand(part.default, arch, what)
+        elseif mode() == "load" then
           LmodError(site.name .. ": " .. what .. " needs $" .. part.var ..
                     ", which is not set; set it or ask your administrator")
+          return ""
+        elseif mode() == "unload" then
+          return ""
+        else
+          value = "${" .. part.var .. "}"
         end
-        value = expand(part.default, arch, what)
       end
       out[#out + 1] = value
     end

@@ -253,3 +253,31 @@ def test_link_line_resolution() -> None:
     assert sonames == {"libmpi.so.40", "libm.so"}
     direct = linked.link_line_sonames(["cc", str(multiarch / "libmpich.so")], [])
     assert direct == {"libmpich.so.12"}
+
+
+def test_the_activated_environment_is_checked_too(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    """`uv pip` installs into $VIRTUAL_ENV and never rebuilds on its own after a swap: an
+    environment activated under MPICH, looked at after a swap to Open MPI."""
+    tools.real_mpi()
+    setup = Setup(tmp_path, build_prefix(), "openmpi/4.1.4 uv-hpc")
+    ext = extension(tmp_path / "build" / "MPI.so", compiler=str(REAL_MPI / "bin/mpich/mpicc"))
+    install(setup.env_path, "mpi4py", "3.1.6", {"mpi4py/MPI.cpython-311-x86_64-linux-gnu.so": ext})
+    report = run_doctor(
+        {
+            **setup.environ,
+            "VIRTUAL_ENV": str(setup.env_path),
+            "UV_PROJECT_ENVIRONMENT": str(tmp_path / "elsewhere"),
+        },
+        cwd=setup.project,
+        checks=[*ONLY, Check("cache_key.active_linked", linked.check_active_linked)],
+    )
+    assert report.check(CHECK)["finding"] == "no project environment to look at"
+    report.assert_found(
+        "cache_key.active_linked",
+        "fail",
+        "mpi4py 3.1.6 in this environment links libmpich.so.12 but the loaded MPI is "
+        "openmpi/4.1.4 (its mpicc links libmpi.so.40)",
+        "uv cache clean mpi4py && uv pip install --reinstall-package mpi4py mpi4py==3.1.6",
+    )

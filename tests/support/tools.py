@@ -13,15 +13,14 @@ from pathlib import Path
 import pytest
 
 LMOD_INIT = Path("/usr/share/lmod/lmod/init/bash")
+_CI_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci"
 # Where .ci/run unpacks Environment Modules (`dpkg -x`): it conflicts with the lmod package.
-EM_ROOT = Path(
-    os.environ.get(
-        "UVMOD_EM_ROOT",
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        / "uvmod-ci"
-        / "environment-modules",
-    )
-)
+EM_ROOT = Path(os.environ.get("UVMOD_EM_ROOT", _CI_CACHE / "environment-modules"))
+# Where .ci/run puts the real mpi4py sdist and its build requirements (`pip download`).
+MPI4PY_WHEELHOUSE = Path(os.environ.get("UVMOD_MPI4PY_WHEELHOUSE", _CI_CACHE / "mpi4py-wheelhouse"))
+MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"
+# Debian's libmpich-dev and libopenmpi-dev install both compilers side by side.
+MPICC = {"mpich": Path("/usr/bin/mpicc.mpich"), "openmpi": Path("/usr/bin/mpicc.openmpi")}
 
 
 # Wheels of everything the README's first line installs, downloaded by .ci/run (`pip download
@@ -56,6 +55,24 @@ def modulecmd_tcl() -> Path:
     need(found is not None, f"Environment Modules is not unpacked under {EM_ROOT} (see .ci/run)")
     assert found is not None
     return found
+
+
+def mpi4py_wheelhouse() -> Path:
+    """The flat directory with the mpi4py sdist and the wheels its build needs, offline."""
+    have = {p.name.split("-")[0] for p in MPI4PY_WHEELHOUSE.glob("*.whl")}
+    need(
+        (MPI4PY_WHEELHOUSE / MPI4PY_SDIST).is_file() and {"setuptools", "wheel"} <= have,
+        f"{MPI4PY_SDIST} and setuptools/wheel wheels are not in {MPI4PY_WHEELHOUSE} "
+        "(.ci/run fills it with pip download)",
+    )
+    return MPI4PY_WHEELHOUSE
+
+
+def real_mpi() -> None:
+    """Both MPI implementations, to build the real mpi4py against each."""
+    for name, mpicc in MPICC.items():
+        package = "libmpich-dev" if name == "mpich" else "libopenmpi-dev"
+        need(mpicc.is_file(), f"{mpicc} is missing: apt-get install {package}")
 
 
 def real_uv() -> str:

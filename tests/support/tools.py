@@ -35,6 +35,11 @@ EM_ROOTS = {
     "5.5.0": CI_CACHE / "environment-modules-5.5.0",
 }
 EM_ROOT = EM_ROOTS["5.2.0"]
+# Where .ci/run puts the real mpi4py sdist and its build requirements (`pip download`).
+MPI4PY_WHEELHOUSE = Path(os.environ.get("UVMOD_MPI4PY_WHEELHOUSE", CI_CACHE / "mpi4py-wheelhouse"))
+MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"
+# Debian's libmpich-dev and libopenmpi-dev install both compilers side by side.
+MPICC = {"mpich": Path("/usr/bin/mpicc.mpich"), "openmpi": Path("/usr/bin/mpicc.openmpi")}
 
 
 # Wheels of everything the README's first line installs, downloaded by .ci/run (`pip download
@@ -95,6 +100,24 @@ def modulecmd_tcl(version: str = "5.2.0") -> Path:
     release = _em_version(found)
     need(release == version, f"{found} is Environment Modules {release}, not {version}")
     return found
+
+
+def mpi4py_wheelhouse() -> Path:
+    """The flat directory with the mpi4py sdist and the wheels its build needs, offline."""
+    have = {p.name.split("-")[0] for p in MPI4PY_WHEELHOUSE.glob("*.whl")}
+    need(
+        (MPI4PY_WHEELHOUSE / MPI4PY_SDIST).is_file() and {"setuptools", "wheel"} <= have,
+        f"{MPI4PY_SDIST} and setuptools/wheel wheels are not in {MPI4PY_WHEELHOUSE} "
+        "(.ci/run fills it with pip download)",
+    )
+    return MPI4PY_WHEELHOUSE
+
+
+def real_mpi() -> None:
+    """Both MPI implementations, to build the real mpi4py against each."""
+    for name, mpicc in MPICC.items():
+        package = "libmpich-dev" if name == "mpich" else "libopenmpi-dev"
+        need(mpicc.is_file(), f"{mpicc} is missing: apt-get install {package}")
 
 
 def real_uv() -> str:

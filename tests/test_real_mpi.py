@@ -13,8 +13,9 @@ once. Then `uvmod doctor` on an environment whose mpi4py links the other MPI.
 
 Cost: each build is a real compile of the real sdist against the real MPI, unoptimised
 (`CFLAGS=-O0`, set by the test MPI modules): about 10 s instead of about 55 s here. Each key is
-built once per module tool (a session fixture), and every test reads the results of that one
-run. Adding a module tool is one entry in MODULE_TOOLS.
+built once per module tool of the matrix (a session fixture: Lmod 8.6.19 and 8.7.60,
+Environment Modules 5.2.0 and 5.5.0, about 20 s each here), and every test reads the results of
+that one run.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ import shlex
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support import tools
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import MODULE_TOOLS, ModuleTool, ShellResult, base_env
 from uvmod import depot
 
 REAL_MPI = Path(__file__).parent / "data" / "real-mpi"
@@ -83,35 +84,34 @@ downloads = "never"
 """
 
 
-Runner = Callable[..., ShellResult]
-
-
 @dataclass(frozen=True)
-class ModuleTool:
-    """A module system the suite runs: how to start a shell with it, and its test modules."""
+class MpiShell:
+    """A module tool of the matrix with the real MPI modules in its language, and uvmod's Lmod
+    hook on LMOD_PACKAGE_PATH under Lmod."""
 
-    name: str
-    runner: Runner
-    modulefiles: Path  # the MPI modules in this tool's language
-    hook: bool  # uvmod's Lmod hook on LMOD_PACKAGE_PATH
+    tool: ModuleTool
+
+    @property
+    def name(self) -> str:
+        return self.tool.id
 
     def run(self, script: Sequence[str], env: dict[str, str], prefix: Path) -> ShellResult:
-        modulepath = [prefix / "modulefiles", self.modulefiles]
-        if self.hook:
-            return self.runner(
-                script, env, modulepath=modulepath, package_path=prefix / "lmod", timeout=900
-            )
-        return self.runner(script, env, modulepath=modulepath, timeout=900)
+        self.tool.require()
+        modulefiles = REAL_MPI / ("lmod" if self.tool.is_lmod else "tcl")
+        return self.tool.run(
+            script,
+            env,
+            modulepath=[prefix / "modulefiles", modulefiles],
+            package_path=prefix / "lmod" if self.tool.is_lmod else None,
+            timeout=900,
+        )
 
 
-# The module tools of the suite. The same commands work in each (`module switch`; MPI loaded
-# before uv-hpc, which Environment Modules needs to follow a switch: docs/design.md).
-MODULE_TOOLS = {
-    "lmod": ModuleTool("lmod", run_lmod, REAL_MPI / "lmod", hook=True),
-    "environment-modules": ModuleTool(
-        "environment-modules", run_envmodules, REAL_MPI / "tcl", hook=False
-    ),
-}
+# Every module tool of the matrix (tests/support/modules.py). The same commands work in each
+# (`module switch`; MPI loaded before uv-hpc, which Environment Modules needs to follow a
+# switch: docs/design.md). The tests that build outside a swap sequence use the first.
+MPI_SHELLS = {tool.id: MpiShell(tool) for tool in MODULE_TOOLS}
+FIRST = MPI_SHELLS[MODULE_TOOLS[0].id]
 
 
 @dataclass(frozen=True)
@@ -235,7 +235,7 @@ def read_step(site: Site, name: str, step: Step) -> StepResult:
 
 @dataclass(frozen=True)
 class SwapRun:
-    tool: ModuleTool
+    tool: MpiShell
     site: Site
     projects: dict[str, Path]
     steps: list[StepResult]
@@ -248,9 +248,9 @@ def _doctor(site: Site, name: str) -> tuple[int, dict[str, object]]:
     return int(Path(f"{base}.rc").read_text()), json.loads(Path(f"{base}.json").read_text())
 
 
-@pytest.fixture(scope="session", params=list(MODULE_TOOLS))
+@pytest.fixture(scope="session", params=list(MPI_SHELLS))
 def swap_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SwapRun:
-    tool = MODULE_TOOLS[request.param]
+    tool = MPI_SHELLS[request.param]
     site = make_site(tmp_path_factory.mktemp(f"real-mpi-{tool.name}"))
     (site.root / "out").mkdir()
     projects = {name: site.project(name) for name in ("first", "second")}
@@ -379,7 +379,7 @@ def test_two_keys_building_one_sdist_at_once(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site")
     (site.root / "out").mkdir()
     one, two = site.project("one"), site.project("two")
-    MODULE_TOOLS["lmod"].run(
+    FIRST.run(
         [
             f"module load {MPICH} uv-hpc",
             f"(cd {shlex.quote(str(one))} && {uv_run_line(site, 'one')}) &",
@@ -442,7 +442,7 @@ def test_without_a_build_directory_per_key_uv_packs_the_first_mpi(tmp_path: Path
     assert mpi_needed(extension) == [NEEDED[MPICH]]
     # doctor, in Lmod with Open MPI loaded, on the environment built under Open MPI's key.
     doctor = shlex.join([sys.executable, "-m", "uvmod", "doctor", "--json"])
-    result = MODULE_TOOLS["lmod"].run(
+    result = FIRST.run(
         [
             f"module load {OPENMPI} uv-hpc",
             f"cd {shlex.quote(str(project))}",

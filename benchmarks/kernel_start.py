@@ -3,9 +3,9 @@
     python benchmarks/kernel_start.py [--runs N] [--uv /path/to/uv]
 
 Builds a throw-away uv-hpc tree whose site wheelhouse holds jupyter_client's and ipykernel's
-wheels ($UVMOD_JUPYTER_WHEELS, else ~/.cache/uvmod-ci/jupyter-wheels: `.ci/run` downloads
-them), a project depending on ipykernel, and times with jupyter_client, from the start of the
-kernel to its reply to kernel_info (what a notebook waits for):
+wheels ($UVMOD_JUPYTER_WHEELS, else jupyter-wheels in $UVMOD_CI_CACHE or ~/.cache/uvmod-ci:
+`.ci/run` downloads them), a project depending on ipykernel, and times with jupyter_client,
+from the start of the kernel to its reply to kernel_info (what a notebook waits for):
   - ipykernel from the project's environment, as `ipykernel install` writes it (the baseline)
   - the uvmod kernel (real Lmod: init, module load, then `uv run` through the wrapper)
   - the uvmod kernel after its environment was deleted (recreated from the warm cache)
@@ -30,12 +30,12 @@ from pathlib import Path
 
 LMOD_PKG = Path("/usr/share/lmod/lmod")
 WHEELS = Path(
-    os.environ.get(
-        "UVMOD_JUPYTER_WHEELS",
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        / "uvmod-ci"
-        / "jupyter-wheels",
+    os.environ.get("UVMOD_JUPYTER_WHEELS")
+    or Path(
+        os.environ.get("UVMOD_CI_CACHE")
+        or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci"
     )
+    / "jupyter-wheels"
 )
 PROJECT = """\
 [project]

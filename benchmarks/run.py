@@ -32,7 +32,6 @@ from benchmarks.site import LMOD_INIT, LmodUnavailable, Site, make_site
 from benchmarks.wheelhouse import (
     FULL_PACKAGES,
     QUICK_PACKAGES,
-    SDIST_NAME,
     WheelsUnavailable,
     default_cache,
     ensure_wheels,
@@ -120,7 +119,7 @@ def measure(site: Site, packages: Sequence[str], runs: int, quick: bool, report:
     setup = env_creation.Setup(site, tuple(packages), runs, python)
     env_creation.measure(setup, report)
     module_load.measure(site, runs, report)
-    cache_sharing.measure(setup, report)
+    cache_sharing.measure(setup, quick, report)
     wrapper_rows.measure(site, quick, report)
 
 
@@ -140,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     site = None
     started, load = datetime.datetime.now(datetime.UTC), f"{os.getloadavg()[0]:.2f}"
     try:
-        site = make_site(wheels, SDIST_NAME)
+        site = make_site(wheels)
         report = Report()
         measure(site, packages, runs, args.quick, report)
     except LmodUnavailable as error:

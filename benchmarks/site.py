@@ -2,7 +2,8 @@
 
 Everything lives under one work directory: the wheelhouse (a symlink to the cached wheels plus
 the generated sdist), the module tree, a scratch filesystem for the uv cache and the depot, a
-HOME, and the projects. One filesystem for all of it, as DESIGN.md asks of cache and depot.
+HOME, and the projects. One filesystem for all of it, as cache and depot need
+(docs/design.md#cache-and-depot-on-one-filesystem).
 """
 
 from __future__ import annotations
@@ -21,8 +22,6 @@ from benchmarks.measure import CommandFailed, run
 LMOD_INIT = Path("/usr/share/lmod/lmod/init/bash")
 MODULE_NAME = "uv-hpc"
 MODULE_VERSION = "1.0"
-# Stand-ins for the site's MPI modules (item 5): the cache key is made from their names.
-MPI_MODULES = {"mpich": "4.1.2", "openmpi": "4.1.5"}
 ONE_VARIABLE_MODULE = "onevar/1.0"
 ARCHS = ("avx512", "avx2", "generic")
 
@@ -35,7 +34,7 @@ class LmodUnavailable(RuntimeError):
 class Site:
     work: Path
     prefix: Path  # the uvmod module tree
-    extra_modules: Path  # onevar and the MPI stand-ins
+    extra_modules: Path  # onevar, and the MPI modules of item 5 (cache_sharing.py)
     wheelhouse: Path  # root; "wheels" (cached real wheels) and "local" (generated sdists)
     scratch: Path
     home: Path
@@ -140,7 +139,7 @@ generic = ["wheels", "local"]
 variable = "UVMOD_CACHE_KEY"
 modules = ["openmpi", "mpich", "cuda"]
 families = ["mpi"]
-packages = ["mpi4py", "h5py", "{sdist}"]
+packages = ["mpi4py", "h5py"]
 
 [python]
 preference = "only-system"
@@ -148,7 +147,7 @@ downloads = "never"
 """
 
 
-def make_site(wheels: Path, sdist_name: str, work: Path | None = None) -> Site:
+def make_site(wheels: Path, work: Path | None = None) -> Site:
     """Lay out the work directory and build the module tree with `uvmod build-modulefiles`."""
     work = work or Path(tempfile.mkdtemp(prefix="uvmod-bench-run-"))
     site = Site(
@@ -174,7 +173,6 @@ def make_site(wheels: Path, sdist_name: str, work: Path | None = None) -> Site:
             cache=site.cache,
             depot=site.depot,
             wheelhouse=site.wheelhouse,
-            sdist=sdist_name,
         )
     )
     argv = [sys.executable, "-m", "uvmod", "build-modulefiles", "--config", str(config)]
@@ -186,11 +184,6 @@ def _write_extra_modules(root: Path) -> None:
     name, version = ONE_VARIABLE_MODULE.split("/")
     (root / name).mkdir(parents=True)
     (root / name / f"{version}.lua").write_text('setenv("UVMOD_BENCH_ONE", "1")\n')
-    for mpi, version in MPI_MODULES.items():
-        (root / mpi).mkdir()
-        (root / mpi / f"{version}.lua").write_text(
-            f'family("mpi")\nsetenv("UVMOD_BENCH_MPI", "{mpi}-{version}")\n'
-        )
 
 
 def shell_env(site: Site, env: Mapping[str, str], commands: Sequence[str]) -> dict[str, str]:

@@ -2,17 +2,17 @@
 
 The first run downloads numpy, scipy, pandas, h5py, matplotlib and their dependencies for the
 running Python into ~/.cache/uvmod-bench/wheels (a flat directory, like one directory of the
-Alliance wheelhouse); later runs find everything there and need no network. When neither works
-the benchmark is skipped with the reason: it must never fail CI because PyPI is unreachable.
+Alliance wheelhouse); later runs find everything there and need no network. Item 5 also needs
+the real mpi4py sdist and its build requirements, kept in a folder of their own. When neither
+works the benchmark (or item 5) is skipped with the reason: it must never fail CI because PyPI
+is unreachable.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
-import tarfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -21,10 +21,11 @@ FULL_PACKAGES = ("numpy", "scipy", "pandas", "h5py", "matplotlib")
 # --quick: one compiled package with no dependencies keeps CI fast and the download small.
 QUICK_PACKAGES = ("numpy",)
 
-# The key-sensitive sdist of item 5; its in-tree backend is sdist_backend.py (keep these in step).
-SDIST_NAME = "bench-mpi-ext"
-SDIST_VERSION = "0.1.0"
-BUILD_LOG_VARIABLE = "UVMOD_BENCH_BUILD_LOG"
+# Item 5: the real mpi4py sdist and what its build needs, offline. mpi4py 3.1.6 does not build
+# with setuptools 84 (its build passes `dry_run` to new_compiler): the wheelhouse holds < 81.
+MPI4PY = "mpi4py==3.1.6"
+MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"
+MPI4PY_BUILD_REQUIREMENTS = ("setuptools>=75,<81", "wheel")
 
 
 class WheelsUnavailable(RuntimeError):
@@ -68,33 +69,29 @@ def ensure_wheels(cache: Path, packages: Sequence[str]) -> Path:
     return cache
 
 
-PYPROJECT = """\
-[build-system]
-requires = []
-build-backend = "backend"
-backend-path = ["."]
-
-[project]
-name = "{name}"
-version = "{version}"
-"""
+def default_mpi4py_cache() -> Path:
+    """Where .ci/run put the tests' copy (UVMOD_MPI4PY_WHEELHOUSE), else the bench's own."""
+    if os.environ.get("UVMOD_MPI4PY_WHEELHOUSE"):
+        return Path(os.environ["UVMOD_MPI4PY_WHEELHOUSE"])
+    return default_cache().parent / "mpi4py"
 
 
-def write_key_sensitive_sdist(directory: Path) -> Path:
-    """A tiny sdist standing in for mpi4py: what it builds depends on the loaded MPI."""
-    directory.mkdir(parents=True, exist_ok=True)
-    base = f"{SDIST_NAME.replace('-', '_')}-{SDIST_VERSION}"
-    files = {
-        "pyproject.toml": PYPROJECT.format(name=SDIST_NAME, version=SDIST_VERSION),
-        "backend.py": (Path(__file__).parent / "sdist_backend.py").read_text(),
-        "PKG-INFO": f"Metadata-Version: 2.1\nName: {SDIST_NAME}\nVersion: {SDIST_VERSION}\n",
-    }
-    path = directory / f"{base}.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in files.items():
-            data = text.encode()
-            info = tarfile.TarInfo(f"{base}/{name}")
-            info.size = len(data)
-            info.mtime = 0  # reproducible bytes: the same sdist hash on every run
-            tar.addfile(info, io.BytesIO(data))
-    return path
+def ensure_mpi4py(cache: Path) -> Path:
+    """A flat directory with the mpi4py sdist and wheels of its build requirements."""
+    cache.mkdir(parents=True, exist_ok=True)
+    if (cache / MPI4PY_SDIST).is_file() and list(cache.glob("setuptools-*.whl")):
+        return cache
+    base = [sys.executable, "-m", "pip", "download", "-q", "-d", str(cache)]
+    base += ["--timeout", "20", "--retries", "2"]
+    for argv in (
+        [*base, "--no-deps", "--no-binary=:all:", MPI4PY],
+        [*base, "--only-binary=:all:", *MPI4PY_BUILD_REQUIREMENTS],
+    ):
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise WheelsUnavailable(str(error)) from error
+        if proc.returncode != 0:
+            lines = (proc.stderr or proc.stdout).strip().splitlines()
+            raise WheelsUnavailable(lines[-1] if lines else f"pip exited {proc.returncode}")
+    return cache

@@ -3,7 +3,7 @@
 #   UVMOD_MODULE         the site's module name (uv-hpc), for messages
 #   UVMOD_REAL_UV        the real uv to exec
 #   UVMOD_ETC            <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
-#   UVMOD_BUILD_ID       changes whenever a policy file or the key settings change
+#   UVMOD_BUILD_ID       changes whenever a policy file, the key settings or this code change
 #   UVMOD_KEY_VARIABLE   the cache-key variable (site cache_key.variable)
 #   UVMOD_KEY_PACKAGES   space-separated packages that get the key as an extra build variable
 #   UVMOD_KEY_MODULES    space-separated [cache_key].modules      } for the stale-key check of
@@ -137,14 +137,25 @@ if [ "${UVMOD_KEY_SOURCE-}" != hook ] &&
   fi
 fi
 
-# --- Per-key uv.toml (issue 4 item 4). -------------------------------------------------------
-# No env var or CLI flag sets extra-build-variables (DESIGN.md), so with a key the wrapper hands
-# uv another system uv.toml: the arch's site policy plus [extra-build-variables], found first on
-# XDG_CONFIG_DIRS for this one exec (uv reads only the first <dir>/uv/uv.toml of that list).
-# It lives in the depot, not in UV_CACHE_DIR (`uv cache clean`/`prune` would delete it) nor in
-# $HOME (jobs should not write there): $UVMOD_VENV_DEPOT/.uvmod-config/<build>/<arch>/k-<key>,
-# the key's '/' spelled '@' ('@' is not a key character, so the spelling is one-to-one).
-# It is written once per key and build, atomically (tmp + mv), and rewritten if purged.
+# --- Per-key builds (docs/design.md#per-key-builds). -----------------------------------------
+# No env var or CLI flag sets extra-build-variables (docs/design.md#site-policy), so with a key
+# the wrapper hands uv another system uv.toml: the arch's site policy plus [extra-build-variables],
+# found first on XDG_CONFIG_DIRS for this one exec (uv reads only the first <dir>/uv/uv.toml of
+# that list). The variables do two things for each keyed package:
+#   UVMOD_CACHE_KEY    gives its built wheels their own shard of the uv cache per key;
+#   DIST_EXTRA_CONFIG  names a per-key setup.cfg moving setuptools' build directory to
+#                      build/uvmod-k-<key> inside the sdist's source tree. uv unpacks an sdist
+#                      once for all shards, and a build/ left by another key's build makes
+#                      setuptools pack that key's objects (https://github.com/astral-sh/uv/issues/16850).
+# uv's shard hash covers every variable's value, so the setup.cfg path depends on the key and
+# the depot only, never on the module build or the arch: rebuilding the module tree or moving
+# to another node type rebuilds nothing.
+# Both files live in the depot, not in UV_CACHE_DIR (`uv cache clean`/`prune` would delete
+# them) nor in $HOME (jobs should not write there), and are rewritten when purged:
+#   $UVMOD_VENV_DEPOT/.uvmod-config/<build>/<arch>/k-<key>/uv/uv.toml
+#   $UVMOD_VENV_DEPOT/.uvmod-setuptools/k-<key>.cfg
+# with the key's '/' spelled '@' ('@' is not a key character, so the spelling is one-to-one).
+# Each is written atomically (tmp + mv); concurrent first calls write the same bytes.
 _uvmod_k=$_uvmod_key
 while :; do
   case $_uvmod_k in
@@ -158,23 +169,62 @@ if [ ${#_uvmod_k} -gt 200 ]; then  # NAME_MAX is 255: very long keys are hashed 
 fi
 if [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "${UVMOD_ARCH-}" ]; then
   _uvmod_cfg=$UVMOD_VENV_DEPOT/.uvmod-config/$UVMOD_BUILD_ID/$UVMOD_ARCH/k-$_uvmod_k
-  if [ ! -f "$_uvmod_cfg/uv/uv.toml" ]; then
-    _uvmod_policy=$UVMOD_ETC/$UVMOD_ARCH/uv/uv.toml
-    _uvmod_tmp=$_uvmod_cfg/uv/.uv.toml.$$
-    if mkdir -p "$_uvmod_cfg/uv" && {
-      cat "$_uvmod_policy" &&
-        printf '\n# Added by the %s wrapper for %s=%s: built wheels of these packages\n' \
-          "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
-        printf '# get their own shard of the uv cache per key.\n[extra-build-variables]\n' &&
-        for _uvmod_pkg in $UVMOD_KEY_PACKAGES; do
-          printf '"%s" = { %s = "%s" }\n' "$_uvmod_pkg" "$UVMOD_KEY_VARIABLE" "$_uvmod_key"
-        done
-    } >"$_uvmod_tmp" && mv -f "$_uvmod_tmp" "$_uvmod_cfg/uv/uv.toml"; then
+  _uvmod_setup=$UVMOD_VENV_DEPOT/.uvmod-setuptools/k-$_uvmod_k.cfg
+  if [ ! -f "$_uvmod_setup" ]; then
+    _uvmod_tmp=$_uvmod_setup.$$
+    # The build directory is relative: setuptools runs in the source tree, so every sdist (and
+    # every version of it) gets its own per-key directory there, removed with the tree.
+    if mkdir -p "${_uvmod_setup%/*}" && {
+      printf '# Written by the %s wrapper for %s=%s (docs/design.md#per-key-builds).\n' \
+        "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
+        printf '[build]\nbuild_base = build/uvmod-k-%s\n' "$_uvmod_k"
+    } >"$_uvmod_tmp" && mv -f "$_uvmod_tmp" "$_uvmod_setup"; then
       :
     else
       rm -f "$_uvmod_tmp" 2>/dev/null
-      _uvmod_say "cannot write $_uvmod_cfg/uv/uv.toml; wheels built now are not isolated per key"
+      _uvmod_say "cannot write $_uvmod_setup; setuptools builds now may pack another key's objects"
     fi
+  fi
+  if [ ! -f "$_uvmod_cfg/uv/uv.toml" ]; then
+    # The setup.cfg path goes into a TOML basic string: '\' and '"' are escaped; a depot path
+    # with control characters is refused (it would not survive the module tool's eval anyway).
+    _uvmod_rest=$_uvmod_setup
+    _uvmod_quoted=
+    while :; do
+      case $_uvmod_rest in
+        *[\\\"]*)
+          _uvmod_t=${_uvmod_rest%%[\\\"]*}
+          _uvmod_rest=${_uvmod_rest#"$_uvmod_t"}
+          _uvmod_quoted=$_uvmod_quoted$_uvmod_t\\${_uvmod_rest%"${_uvmod_rest#?}"}
+          _uvmod_rest=${_uvmod_rest#?} ;;
+        *)
+          _uvmod_quoted=$_uvmod_quoted$_uvmod_rest
+          break ;;
+      esac
+    done
+    _uvmod_policy=$UVMOD_ETC/$UVMOD_ARCH/uv/uv.toml
+    _uvmod_tmp=$_uvmod_cfg/uv/.uv.toml.$$
+    case $_uvmod_setup in
+      *[[:cntrl:]]*)
+        _uvmod_say "the depot path $UVMOD_VENV_DEPOT holds control characters;" \
+          "wheels built now are not isolated per key"
+        false ;;
+      *)
+        mkdir -p "$_uvmod_cfg/uv" && {
+          cat "$_uvmod_policy" &&
+            printf '\n# Added by the %s wrapper for %s=%s: built wheels of these packages get\n' \
+              "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
+            printf '# their own shard of the uv cache per key, and setuptools its own build\n' &&
+            printf '# directory (docs/design.md#per-key-builds).\n[extra-build-variables]\n' &&
+            for _uvmod_pkg in $UVMOD_KEY_PACKAGES; do
+              printf '"%s" = { %s = "%s", DIST_EXTRA_CONFIG = "%s" }\n' "$_uvmod_pkg" \
+                "$UVMOD_KEY_VARIABLE" "$_uvmod_key" "$_uvmod_quoted"
+            done
+        } >"$_uvmod_tmp" && mv -f "$_uvmod_tmp" "$_uvmod_cfg/uv/uv.toml" ;;
+    esac || {
+      rm -f "$_uvmod_tmp" 2>/dev/null
+      _uvmod_say "cannot write $_uvmod_cfg/uv/uv.toml; wheels built now are not isolated per key"
+    }
   fi
   if [ -f "$_uvmod_cfg/uv/uv.toml" ]; then
     XDG_CONFIG_DIRS=$_uvmod_cfg${XDG_CONFIG_DIRS:+:$XDG_CONFIG_DIRS}

@@ -234,6 +234,16 @@ proc ::uvmod::cache_key {} {
     setenv $source_variable load
 }
 
+# Whether Environment Modules only reads the declarations (whatis, family, conflict): `module
+# whatis`, `search` and `apropos` ("whatis") and `module help` ("help"). Detecting the arch there
+# reads cpuinfo for nothing, and the paths are not shown, so the body skips both. It cannot stop
+# early: `return` or `continue` in the body would also skip ModulesHelp, which Environment
+# Modules calls after it. ("scan", for `module avail setenv:NAME`, needs the setenv calls:
+# docs/design.md#environment-modules.)
+proc ::uvmod::declarations_only {} {
+    return [expr {[module-info mode whatis] || [module-info mode help]}]
+}
+
 proc ModulesHelp {} {
     puts stderr [dict get $::uvmod_site help]
 }
@@ -256,11 +266,11 @@ set uvmod_arch ""
 if {[::uvmod::unloading]} {
     set uvmod_arch [::uvmod::getenv UVMOD_ARCH]
 }
-if {$uvmod_arch eq ""} {
+if {$uvmod_arch eq "" && ![::uvmod::declarations_only]} {
     set uvmod_arch [::uvmod::detect_arch]
 }
 
-if {[catch {
+if {![::uvmod::declarations_only] && [catch {
     foreach uvmod_action [dict get $uvmod_site actions] {
         set uvmod_value [::uvmod::expand [dict get $uvmod_action value] $uvmod_arch \
             [dict get $uvmod_action name]]
@@ -281,5 +291,8 @@ if {[catch {
     # `break` at the top level aborts the evaluation: nothing of this load is applied and the
     # module command fails with "Module evaluation aborted" (modulefile(5), break).
     puts stderr $uvmod_message
+    # Environment Modules 5.2 tells a `break` from an error by an empty errorInfo, which the
+    # catch above has just filled: without this it prints the error again with a Tcl traceback.
+    set ::errorInfo ""
     break
 }

@@ -11,6 +11,9 @@ import pytest
 from tests.support import tools
 from uvmod.cli import main
 
+# The module-tool matrix: the module_tool, lmod_tool and em_tool fixtures.
+pytest_plugins = ("tests.support.matrix",)
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
@@ -22,7 +25,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     for var in ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_CONFIG_DIRS", "SCRATCH", "RSNT_ARCH"):
         os.environ.pop(var, None)
     for var in [v for v in os.environ if v.startswith(("UV_", "UVMOD_", "LMOD", "MODULE"))]:
-        if var != "UVMOD_EM_ROOT":
+        if var not in ("UVMOD_EM_ROOT", "UVMOD_CI_CACHE"):
             os.environ.pop(var)
     try:
         yield

@@ -1,8 +1,9 @@
-"""Issue 8 item 3: a tree rebuilt under users' feet, or killed mid-build, always loads.
+"""A tree rebuilt under users' feet, or killed mid-build, always loads.
 
 Two configs that differ in every value a file of the tree carries (cache and depot paths, the
 only-binary list, the key modules) are built alternately in a loop by a separate process, while
-real Lmod and Environment Modules load the module; and that loop is SIGKILLed at random points.
+each Lmod and Environment Modules of the matrix load the module; and that loop is SIGKILLed at
+random points.
 Figures are in docs/reliability.md ("Atomic regeneration").
 """
 
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import MODULE_TOOLS, ModuleTool, ShellResult, base_env
 from uvmod.cli import main
 
 CONFIG = """\
@@ -56,6 +57,8 @@ while not Path(stop).exists():
 Path(done).write_text(str(n))
 """
 
+# Loads per shell while the tree is rebuilt, in each tool (and each Lmod with and without the hook).
+LOOPS = 8
 LOAD_LOOP = """\
 for i in $(seq {n}); do
   module load uv-hpc || echo "LOADFAIL $i"
@@ -155,21 +158,22 @@ def _env(tree: Tree) -> dict[str, str]:
 def test_loads_during_a_rebuild_loop_see_one_complete_state(tree: Tree) -> None:
     modulefiles = tree.prefix / "modulefiles"
     env = _env(tree)
-    with tree.rebuilding() as done, ThreadPoolExecutor(5) as pool:
-        jobs = [
-            pool.submit(run_lmod, LOAD_LOOP.format(n=12), env, modulepath=[modulefiles]),
-            pool.submit(
-                run_lmod,
-                LOAD_LOOP.format(n=12),
-                env,
-                modulepath=[modulefiles],
-                package_path=tree.prefix / "lmod",  # SitePackage.lua and the hooks, rewritten
-            ),
-            pool.submit(run_envmodules, LOAD_LOOP.format(n=8), env, modulepath=[modulefiles]),
-        ]
+    with tree.rebuilding() as done, ThreadPoolExecutor(6) as pool:
+        jobs = []
+        for tool in MODULE_TOOLS:
+            tool.require()
+            # Lmod with and without the hook (SitePackage.lua and the hooks are rewritten too).
+            hooks: list[Path | None] = [None, tree.prefix / "lmod"] if tool.is_lmod else [None]
+            for package_path in hooks:
+                script = LOAD_LOOP.format(n=LOOPS)
+                jobs.append(
+                    pool.submit(
+                        tool.run, script, env, modulepath=[modulefiles], package_path=package_path
+                    )
+                )
         results = [job.result() for job in jobs]
     loads = [line for result in results for line in _loads(result)]
-    assert len(loads) == 12 + 12 + 8
+    assert len(loads) == LOOPS * len(jobs) == LOOPS * 6
     builds = int(done.read_text())
     assert builds >= 4, "the rebuild loop hardly ran while the modules were loaded"
     assert _temporaries(tree.prefix) == []
@@ -191,8 +195,10 @@ def _kill_midway(tree: Tree, rng: random.Random, kills: int) -> tuple[int, int]:
         assert set(now) == set(tree.states["a"]), n
         for path, content in now.items():
             assert content in (tree.states["a"][path], tree.states["b"][path]), (n, path)
-        if n % 5 == 0:
-            loaded = run_lmod(
+        if n % 5 == 0:  # in each tool of the matrix in turn
+            tool = MODULE_TOOLS[n // 5 % len(MODULE_TOOLS)]
+            tool.require()
+            loaded = tool.run(
                 ["module load uv-hpc"], _env(tree), modulepath=[tree.prefix / "modulefiles"]
             )
             assert (
@@ -201,14 +207,15 @@ def _kill_midway(tree: Tree, rng: random.Random, kills: int) -> tuple[int, int]:
     return with_temporaries, len(_temporaries(tree.prefix))
 
 
-def _one_more_build_repairs(tree: Tree) -> None:
+def _one_more_build_repairs(tree: Tree, tools: Sequence[ModuleTool] = MODULE_TOOLS) -> None:
     assert tree.build("a") == 0
     assert _temporaries(tree.prefix) == []
     assert tree.build("a", "--check") == 0
     assert _snapshot(tree.prefix) == tree.states["a"]
     modulefiles = [tree.prefix / "modulefiles"]
-    for run in (run_lmod, run_envmodules):
-        out = run(["module load uv-hpc"], _env(tree), modulepath=modulefiles).environ
+    for tool in tools:
+        tool.require()
+        out = tool.run(["module load uv-hpc"], _env(tree), modulepath=modulefiles).environ
         assert out["UV_CACHE_DIR"] == "/scratch-a/uv"
 
 
@@ -270,17 +277,22 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
         # A modulefile's temporary (a dot file, with the #%Module header for the Tcl one) sits
         # next to it: both tools must still load the real one. Elsewhere, every 4th point.
         beside = _temporaries(tree.prefix / "modulefiles")
-        for run in (run_lmod, run_envmodules) if beside else (run_lmod,) * (points % 4 == 1):
+        # Every tool of the matrix where a temporary sits beside a modulefile; elsewhere one tool
+        # in turn, every 4th point.
+        turn = MODULE_TOOLS[points % len(MODULE_TOOLS)]
+        for tool in MODULE_TOOLS if beside else (turn,) * (points % 4 == 1):
+            tool.require()
             modulefiles = [tree.prefix / "modulefiles"]
-            loaded = run(["module load uv-hpc"], _env(tree), modulepath=modulefiles).environ
+            loaded = tool.run(["module load uv-hpc"], _env(tree), modulepath=modulefiles).environ
             assert f"{loaded['UV_CACHE_DIR']} {loaded['UVMOD_VENV_DEPOT']}" in EXPECTED, beside
             assert loaded["LOADEDMODULES"] == "uv-hpc/1.0", beside
             with_beside += bool(beside)
-        _one_more_build_repairs(tree)
+        _one_more_build_repairs(tree, (turn,))
     # 8 of the 12 files change (not SitePackage.lua, bin/uvx, bin/uvmod, the kernel launcher):
     # 4 steps each.
     assert points == 8 * 4
-    assert with_beside == 2 * 6  # 3 points each for the Lua and the Tcl modulefile, 2 tools
+    # 3 points each for the Lua and the Tcl modulefile, each loaded in every tool.
+    assert with_beside == len(MODULE_TOOLS) * 6
 
 
 def test_two_builds_of_one_tree_at_once_take_turns(tree: Tree) -> None:

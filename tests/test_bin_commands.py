@@ -10,13 +10,10 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import BuildPrefix
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import ModuleTool, base_env
 from tests.support.standin import make_standin, run_wrapper
 from tests.support.tinywheels import make_wheel
 
@@ -106,12 +103,8 @@ def test_uvmod_can_be_set_by_the_site(tmp_path: Path, build_prefix: BuildPrefix)
     )
 
 
-Run = Callable[..., ShellResult]
-
-
-@pytest.mark.parametrize("run", [run_lmod, run_envmodules], ids=["lmod", "environment-modules"])
 def test_after_module_load_uvmod_and_uvx_run(
-    tmp_path: Path, build_prefix: BuildPrefix, run: Run
+    tmp_path: Path, build_prefix: BuildPrefix, module_tool: ModuleTool
 ) -> None:
     """The user guide's commands, as a user types them, with nothing on PATH but the system
     and the module; uvx runs a tool from the site wheelhouse, offline."""
@@ -133,7 +126,7 @@ def test_after_module_load_uvmod_and_uvx_run(
     )
     project = _project(tmp_path / "work" / "proj")
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "generic"})
-    result = run(
+    result = module_tool.run(
         [
             "module load uv-hpc",
             "command -v uvmod uvx",

@@ -1,11 +1,14 @@
 """Raw uv: `[extra-build-variables]` in a system uv.toml shards built wheels per cache key.
 
-This is the uv behaviour the wrapper builds on (DESIGN.md, "Built-wheel cache isolation"),
-checked without the wrapper: a hand-written uv.toml found through XDG_CONFIG_DIRS, rewritten for
-each key the way the wrapper will. Across mpich -> openmpi -> mpich, `uv run` sees the MPI loaded
-at that moment, the third step is served from the cache (no build), and a pure-Python dependency
-is unpacked once for all keys. Without the setting, uv hands the mpich build to openmpi: the
-problem of uv#7642 that the key exists for.
+This is the uv behaviour the wrapper builds on (docs/design.md#per-key-builds), checked without
+the wrapper: a hand-written uv.toml found through XDG_CONFIG_DIRS, rewritten for each key the way
+the wrapper does. With the key and a per-key DIST_EXTRA_CONFIG, across mpich -> openmpi -> mpich
+`uv run` sees the MPI loaded at that moment, the third step is served from the cache (no build),
+and a pure-Python dependency is unpacked once for all keys. With the key alone, the second key's
+build runs in the source tree the first build left behind and packs its object (the `fake`
+back-end keeps a build directory as setuptools does; tests/test_real_mpi.py shows the same with
+the real mpi4py). Without any setting, uv hands the mpich build to openmpi: the problem of
+https://github.com/astral-sh/uv/issues/7642 that the key exists for.
 """
 
 from __future__ import annotations
@@ -40,12 +43,24 @@ def _setup(tmp_path: Path) -> tuple[Path, Path]:
     return links, project
 
 
-def _uv_run(tmp_path: Path, project: Path, links: Path, key: str | None, fake_mpi: str) -> str:
+def _uv_run(
+    tmp_path: Path,
+    project: Path,
+    links: Path,
+    key: str | None,
+    fake_mpi: str,
+    build_dir_per_key: bool = True,
+) -> str:
     etc = tmp_path / "etc"
     (etc / "uv").mkdir(parents=True, exist_ok=True)
     policy = f'no-index = true\nfind-links = ["{links}"]\n'
     if key is not None:
-        policy += f'\n[extra-build-variables]\nfake = {{ UVMOD_CACHE_KEY = "{key}" }}\n'
+        variables = f'UVMOD_CACHE_KEY = "{key}"'
+        if build_dir_per_key:
+            setup_cfg = tmp_path / f"setup-{key.replace('/', '@')}.cfg"
+            setup_cfg.write_text(f"[build]\nbuild_base = build/uvmod-k-{key.replace('/', '@')}\n")
+            variables += f', DIST_EXTRA_CONFIG = "{setup_cfg}"'
+        policy += f"\n[extra-build-variables]\nfake = {{ {variables} }}\n"
     (etc / "uv" / "uv.toml").write_text(policy)
     env = {
         "HOME": os.environ["HOME"],
@@ -84,9 +99,32 @@ def test_builds_are_sharded_per_key_and_reused(tmp_path: Path) -> None:
     assert _builds(tmp_path) == ["mpich-4.1.2", "openmpi-4.1.5"]
     built = sorted((tmp_path / "cache").glob("sdists-v*/**/fake-1.0-py3-none-any.whl"))
     assert len(built) == 2, built
+    # One source tree for both keys, one build directory per key inside it.
+    (source,) = (tmp_path / "cache").glob("sdists-v*/**/fake/1.0/*/src")
+    assert sorted(p.name for p in (source / "build").iterdir()) == [
+        "uvmod-k-mpich@4.1.2",
+        "uvmod-k-openmpi@4.1.5",
+    ]
     # The pure-Python wheel is shared by all keys: unpacked once.
     unpacked = list((tmp_path / "cache").glob("archive-v*/*/plain-1.0.dist-info"))
     assert len(unpacked) == 1, unpacked
+
+
+def test_key_alone_lets_the_second_key_pack_the_first_keys_object(tmp_path: Path) -> None:
+    """uv builds in the one source tree it unpacked, which keeps the first build's directory:
+    the second key gets a wheel of its own, built from the first key's object."""
+    links, project = _setup(tmp_path)
+    seen = [
+        _uv_run(tmp_path, project, links, key, mpi, build_dir_per_key=False)
+        for key, mpi in STEPS[:2]
+    ]
+    assert seen == ["mpich-4.1.2", "mpich-4.1.2"]
+    assert _builds(tmp_path) == [
+        "mpich-4.1.2",
+        "openmpi-4.1.5 (compiled nothing: packed mpich-4.1.2 from build)",
+    ]
+    built = sorted((tmp_path / "cache").glob("sdists-v*/**/fake-1.0-py3-none-any.whl"))
+    assert len(built) == 2, built  # two shards, as with the fix: the shards are not the problem
 
 
 def test_without_the_setting_uv_reuses_the_wrong_build(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
-"""Issue 8 item 2: one table of hostile values, every place a value enters a site.
+"""One table of hostile values, every place a value enters a site.
 
 For each value and each place it can take in a site config, the value either round-trips exactly
-(through real Lmod and Environment Modules into the environment and `module whatis`, into the
-per-arch uv.toml read back with tomllib) or `build-modulefiles` rejects it with exit 2 and a line
-naming the key. The same values arrive at load time (an arch override variable) and at the
+(through each Lmod and Environment Modules of the matrix into the environment and `module whatis`,
+into the per-arch uv.toml read back with tomllib) or `build-modulefiles` rejects it with exit 2 and
+a line naming the key. The same values arrive at load time (an arch override variable) and at the
 wrapper (the cache-key variable). Values that would run a command in sh, Lua or Tcl if pasted
 unquoted touch a canary file: it must not exist after build, load, whatis, a wrapper call and
 unload.
@@ -21,7 +21,7 @@ import pytest
 import tomli_w
 
 from tests.support import tools
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import MODULE_TOOLS, ShellResult, base_env
 from tests.support.tinywheels import make_wheel
 from uvmod.cli import main
 from uvmod.config import parse_config
@@ -127,7 +127,7 @@ def test_value_round_trips_or_is_rejected_by_key(
     else:
         assert "module.description" in taken
 
-    # The accepted places, all at once, through both module tools.
+    # The accepted places, all at once, through every module tool of the matrix.
     wheels = None
     if "wheelhouse.root" in taken or "wheelhouse.arch.generic[0]" in taken:
         wheelhouse = accepted["wheelhouse"]
@@ -161,34 +161,43 @@ def test_value_round_trips_or_is_rejected_by_key(
     )
     wrapper_err = tmp_path / "wrapper-err"
     key_ok = KEY_CHARS.fullmatch(at_load) is not None
-    script = [
-        "module load uv-hpc",
-        "module whatis uv-hpc 2>&1",
+    wrapper = [
         f"UVMOD_CACHE_KEY=$HOSTILE UVMOD_KEY_SOURCE=hook uv pip --help >/dev/null 2>{wrapper_err}",
         'echo "wrapper-rc=$?"',
-        "module unload uv-hpc",
-        'echo "after-unload=${UV_CACHE_DIR-unset}"',
-        "module load uv-hpc",
     ]
     if wheels:  # the real uv finds the wheelhouse under that name (offline: no other tinyone)
-        script.append(f"cd {tmp_path} && echo tinyone >req.in && uv pip compile -q req.in")
+        wrapper.append(f"cd {tmp_path} && echo tinyone >req.in && uv pip compile -q req.in")
     modulepath = [prefix / "modulefiles"]
-    for runner in (run_lmod, run_envmodules):
-        result = runner(script, env, modulepath=modulepath, check=False)
+    for tool in MODULE_TOOLS:
+        tool.require()
+        # The wrapper and the real uv behave alike whatever tool loaded the module (the
+        # environments are the same: tests/test_modulefile_load.py), so they run under the first.
+        first = tool == MODULE_TOOLS[0]
+        script = [
+            "module load uv-hpc",
+            "module whatis uv-hpc 2>&1",
+            *(wrapper if first else []),
+            "module unload uv-hpc",
+            'echo "after-unload=${UV_CACHE_DIR-unset}"',
+            "module load uv-hpc",
+        ]
+        result = tool.run(script, env, modulepath=modulepath, check=False)
         environ = _check(result, canary)
         # RSNT_ARCH is no known architecture: the fallback, whatever it holds.
-        assert environ["UVMOD_ARCH"] == "generic", runner
+        assert environ["UVMOD_ARCH"] == "generic", tool.id
         if "module.description" in taken:
             assert f"Description: {value}" in result.stdout, result.stdout
         if "paths.cache" in taken:
             assert environ["UV_CACHE_DIR"] == f"{base}/c{value}/uv"
         if "wheelhouse.constraints[0]" in taken:
             assert environ["UV_CONSTRAINT"] == f"{base}/k{value}.txt"
+        assert "after-unload=unset" in result.stdout
+        if not first:
+            continue
         # The wrapper refuses a key outside [A-Za-z0-9._+,/-] before running anything.
         assert f"wrapper-rc={0 if key_ok else 2}" in result.stdout, result.stdout
         if not key_ok:
             assert "$UVMOD_CACHE_KEY=" in wrapper_err.read_text("utf-8", "replace")
-        assert "after-unload=unset" in result.stdout
         if wheels:
             assert "tinyone==1.0" in result.stdout.splitlines(), result.stderr
     assert not canary.exists()

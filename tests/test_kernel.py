@@ -21,13 +21,11 @@ import pytest
 
 from tests.support import jupyter
 from tests.support.jupyter import evaluate, running_kernel
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
 from tests.support.tools import real_uv
 from uvmod import depot
 from uvmod.cli import main
 
-TEST_MODULES = Path(__file__).parent / "data" / "modulefiles"
-TCL_TEST_MODULES = Path(__file__).parent / "data" / "tcl-modulefiles"
 PYTHON = f"python/{jupyter.python_version()}"
 
 
@@ -62,26 +60,19 @@ def jupyter_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 Shell = Callable[..., ShellResult]
 
 
-def _shell(site: Site, tmp_path: Path, tool: str) -> Shell:
-    """Run lines in a login-like shell of `tool` ("lmod" or "environment-modules")."""
+def _shell(site: Site, tmp_path: Path, tool: ModuleTool = LMOD_8_6) -> Shell:
+    """Run lines in a login-like shell of `tool`, with the site, python and MPI modules."""
     env = base_env(
         tmp_path, {"SCRATCH": str(site.scratch), "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}
     )
+    python = site.python_modules / ("lua" if tool.is_lmod else "tcl")
 
     def run(lines: list[str], cwd: Path, check: bool = True) -> ShellResult:
-        if tool == "lmod":
-            return run_lmod(
-                lines,
-                env,
-                modulepath=[site.prefix / "modulefiles", site.python_modules / "lua", TEST_MODULES],
-                package_path=site.prefix / "lmod",
-                cwd=cwd,
-                check=check,
-            )
-        return run_envmodules(
+        return tool.run(
             lines,
             env,
-            modulepath=[site.prefix / "modulefiles", site.python_modules / "tcl", TCL_TEST_MODULES],
+            modulepath=[site.prefix / "modulefiles", python, tool.standins],
+            package_path=site.prefix / "lmod" if tool.is_lmod else None,
             cwd=cwd,
             check=check,
         )
@@ -126,7 +117,7 @@ def test_kernel_from_a_minimal_environment_runs_in_the_project_environment(
     site: Site, tmp_path: Path, jupyter_dirs: Path
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "notebooks")
-    shell = _shell(site, tmp_path, "lmod")
+    shell = _shell(site, tmp_path)
     result, venv = _install_and_locate(shell, project, [PYTHON])
     assert f"installed kernel 'nb' (notebooks (uv-hpc, {PYTHON})) in {jupyter_dirs}/kernels/nb" in (
         result.stdout
@@ -177,7 +168,7 @@ def test_kernel_recreates_its_environment_after_a_purge(
     site: Site, tmp_path: Path, jupyter_dirs: Path
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "proj")
-    shell = _shell(site, tmp_path, "lmod")
+    shell = _shell(site, tmp_path)
     _, venv = _install_and_locate(shell, project, [PYTHON])
     env = _kernel_env(site, tmp_path)
     log = tmp_path / "kernel.log"
@@ -204,16 +195,16 @@ def test_kernel_recreates_its_environment_after_a_purge(
     assert log.read_text().count(f"Creating virtual environment at: {venv}") == 3
 
 
-@pytest.mark.parametrize("tool", ["lmod", "environment-modules"])
 def test_kernel_with_an_mpi_module_runs_in_that_keys_environment(
-    site: Site, tmp_path: Path, jupyter_dirs: Path, tool: str
+    site: Site, tmp_path: Path, jupyter_dirs: Path, module_tool: ModuleTool
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "mpiproj")
-    shell = _shell(site, tmp_path, tool)
+    shell = _shell(site, tmp_path, module_tool)
     extra = ""
-    if tool == "environment-modules":
+    if not module_tool.is_lmod:
         # The harness's `module` has no init script behind it: the site's is named explicitly.
-        extra = f"--module-init {jupyter.em_init_script(tmp_path / 'modules-init.sh')}"
+        init = jupyter.em_init_script(tmp_path / "modules-init.sh", module_tool.version)
+        extra = f"--module-init {init}"
     _, venv = _install_and_locate(shell, project, [PYTHON, "mpich/4.1.2"], extra)
     assert venv.name == depot.env_name(project, "mpich/4.1.2")
     assert venv.name != depot.env_name(project, "")
@@ -251,7 +242,7 @@ def test_kernel_whose_project_is_gone_fails_with_a_message(
     site: Site, tmp_path: Path, jupyter_dirs: Path
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "deleted")
-    _, venv = _install_and_locate(_shell(site, tmp_path, "lmod"), project, [PYTHON])
+    _, venv = _install_and_locate(_shell(site, tmp_path), project, [PYTHON])
     shutil.rmtree(project)
     stderr = tmp_path / "kernel.log"
     status, elapsed = _start_failing("nb", _kernel_env(site, tmp_path), stderr)
@@ -267,7 +258,7 @@ def test_kernel_whose_module_does_not_load_fails_with_lmods_message(
     site: Site, tmp_path: Path, jupyter_dirs: Path
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "p")
-    shell = _shell(site, tmp_path, "lmod")
+    shell = _shell(site, tmp_path)
     shell(
         [f"module load {PYTHON} uv-hpc", "uvmod kernel install --name nb --module nosuch/1.0"],
         project,
@@ -284,7 +275,7 @@ def test_kernel_list_and_remove_under_the_module(
     site: Site, tmp_path: Path, jupyter_dirs: Path
 ) -> None:
     project = jupyter.write_project(tmp_path / "work" / "listed")
-    shell = _shell(site, tmp_path, "lmod")
+    shell = _shell(site, tmp_path)
     result = shell(
         [
             "module load uv-hpc",

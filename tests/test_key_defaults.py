@@ -1,5 +1,5 @@
 """A site.toml written from the admin guide, which has no [cache_key]: the documented defaults
-key builds on the loaded MPI, in real Lmod (with the hook) and Environment Modules."""
+key builds on the loaded MPI, in each Lmod (with the hook) and Environment Modules of the matrix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.modules import base_env, run_envmodules, run_lmod
+from tests.support.modules import ModuleTool, base_env
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).parent / "data"
@@ -38,8 +38,8 @@ def prefix(tmp_path: Path, build_prefix: BuildPrefix) -> Path:
     return build_prefix(admin_guide_site(tmp_path))
 
 
-def test_lmod_with_the_hook(tmp_path: Path, prefix: Path) -> None:
-    result = run_lmod(
+def test_lmod_with_the_hook(tmp_path: Path, prefix: Path, lmod_tool: ModuleTool) -> None:
+    result = lmod_tool.run(
         ["module load mpich/4.1.2 uv-hpc", RECORD, "module swap mpich openmpi", RECORD],
         base_env(tmp_path, {"RSNT_ARCH": "avx2"}),
         modulepath=[prefix / "modulefiles", DATA / "modulefiles"],
@@ -49,8 +49,8 @@ def test_lmod_with_the_hook(tmp_path: Path, prefix: Path) -> None:
     assert result.environ["UVMOD_KEY_SOURCE"] == "hook"
 
 
-def test_environment_modules(tmp_path: Path, prefix: Path) -> None:
-    result = run_envmodules(
+def test_environment_modules(tmp_path: Path, prefix: Path, em_tool: ModuleTool) -> None:
+    result = em_tool.run(
         ["module load mpich/4.1.2 uv-hpc", RECORD, "module switch mpich openmpi", RECORD],
         base_env(tmp_path, {"RSNT_ARCH": "avx2"}),
         modulepath=[prefix / "modulefiles", DATA / "tcl-modulefiles"],

@@ -1,70 +1,49 @@
-"""The generated Lmod modulefile, loaded in real Lmod."""
+"""Lmod's own behaviour with the generated modulefile (what all tools share is in
+tests/test_modulefile_load.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.conftest import BuildPrefix
-from tests.support.modules import base_env, run_lmod, user_visible
-
-CPUINFO = Path(__file__).parent / "data" / "cpuinfo"
+from tests.support.modules import ModuleTool, base_env
 
 
-def test_load_sets_the_contract_variables(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix()
-    env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
-    result = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"])
-    out = result.environ
-    assert out["UV_CACHE_DIR"] == f"{tmp_path}/scratch/uv"
-    assert out["UVMOD_VENV_DEPOT"] == f"{tmp_path}/scratch/uv-venvs"
-    assert out["UVMOD_ARCH"] == "avx2"
-    assert out["XDG_CONFIG_DIRS"] == f"{prefix}/uv-hpc/1.0/etc/avx2"
-    assert out["PATH"].split(":")[0] == f"{prefix}/uv-hpc/1.0/bin"
-    assert out["UV_PYTHON_PREFERENCE"] == "system"
-    assert out["UV_PYTHON_DOWNLOADS"] == "manual"
-    assert result.stdout == ""
-
-
-def test_scratch_unset_falls_back_to_home_cache(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix()
-    env = base_env(tmp_path)
-    out = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
-    assert out["UV_CACHE_DIR"] == f"{env['HOME']}/.cache/uv"
-    assert out["UVMOD_VENV_DEPOT"] == f"{env['HOME']}/.cache/uv-venvs"
-
-
-def test_unload_restores_the_environment_exactly(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix()
-    env = base_env(tmp_path, {"XDG_CONFIG_DIRS": "/etc/xdg:/opt/site/xdg"})
-    before = run_lmod([":"], env, modulepath=[prefix / "modulefiles"]).environ
-    loaded = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
-    assert loaded["XDG_CONFIG_DIRS"].endswith(":/etc/xdg:/opt/site/xdg")
-    after = run_lmod(
-        ["module load uv-hpc", "module unload uv-hpc"], env, modulepath=[prefix / "modulefiles"]
-    ).environ
-    assert user_visible(after) == user_visible(before)
-
-
-def test_unload_restores_unset_xdg_config_dirs(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    prefix = build_prefix()
-    env = base_env(tmp_path)
-    after = run_lmod(
-        ["module load uv-hpc", "module unload uv-hpc"], env, modulepath=[prefix / "modulefiles"]
-    ).environ
-    assert "XDG_CONFIG_DIRS" not in after
-    assert "UV_CACHE_DIR" not in after and "UVMOD_ARCH" not in after
-
-
-def test_two_versions_cannot_be_loaded_together(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+def test_a_second_version_replaces_the_first(
+    tmp_path: Path, build_prefix: BuildPrefix, lmod_tool: ModuleTool
+) -> None:
+    # Lmod swaps one version of a module for another (Environment Modules refuses the second
+    # load: tests/test_envmodules_module.py).
     prefix = tmp_path / "shared"
     build_prefix(prefix=prefix)
     build_prefix('[module]\nversion = "2.0"\n', prefix=prefix)
-    env = base_env(tmp_path)
-    result = run_lmod(
-        ["module load uv-hpc/1.0", "module load uv-hpc/2.0", "module -t list 2>&1"],
-        env,
+    result = lmod_tool.run(
+        ["module load uv-hpc/1.0", "module load uv-hpc/2.0"],
+        base_env(tmp_path),
         modulepath=[prefix / "modulefiles"],
     )
-    loaded = result.environ["LOADEDMODULES"].split(":")
-    assert loaded == ["uv-hpc/2.0"]
+    assert result.environ["LOADEDMODULES"] == "uv-hpc/2.0"
+    assert result.environ["PATH"].split(":")[0] == f"{prefix}/uv-hpc/2.0/bin"
     assert result.environ["PATH"].count("/uv-hpc/") == 1
+
+
+def test_unloading_another_module_needs_no_variable_of_the_load(
+    tmp_path: Path, build_prefix: BuildPrefix, lmod_tool: ModuleTool
+) -> None:
+    """After an unload Lmod evaluates every loaded modulefile again to check dependencies (its
+    "dependencyCk" mode, in 8.6 and up to 8.7.61). uv-hpc declares none, so it stops there:
+    `module unload cuda` works although the variable its paths came from is gone."""
+    prefix = build_prefix('[paths]\ncache = "${PROJECT_SCRATCH}/uv"\n')
+    result = lmod_tool.run(
+        [
+            "PROJECT_SCRATCH=/p module load mpich/4.1.2 cuda/12.2 uv-hpc || exit 3",
+            "module unload cuda || exit 4",
+            "module unload uv-hpc || exit 5",
+        ],
+        base_env(tmp_path),
+        modulepath=[prefix / "modulefiles", lmod_tool.standins],
+        package_path=prefix / "lmod",
+    )
+    assert result.environ["LOADEDMODULES"] == "mpich/4.1.2"
+    assert "UV_CACHE_DIR" not in result.environ
+    assert "PROJECT_SCRATCH" not in result.stderr

@@ -1,5 +1,5 @@
 """The module commands that only look at uv-hpc work whatever the user's environment; only
-`module load` needs the variables of [paths]. Real Lmod and Environment Modules."""
+`module load` needs the variables of [paths]. Each Lmod and Environment Modules of the matrix."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.modules import base_env, run_envmodules, run_lmod
+from tests.support.modules import MODULE_TOOLS, ModuleTool, base_env
 
 # A site whose paths need $SCRATCH, with no fallback: a login shell without it (an admin
 # building the spider cache, a user reading `module show`) must still see the module.
@@ -31,9 +31,11 @@ def prefix(build_prefix: BuildPrefix) -> Path:
     ],
 )
 def test_lmod_commands_that_only_look(
-    tmp_path: Path, prefix: Path, command: str, shows: str
+    tmp_path: Path, prefix: Path, lmod_tool: ModuleTool, command: str, shows: str
 ) -> None:
-    result = run_lmod([f"{command} 2>&1"], base_env(tmp_path), modulepath=[prefix / "modulefiles"])
+    result = lmod_tool.run(
+        [f"{command} 2>&1"], base_env(tmp_path), modulepath=[prefix / "modulefiles"]
+    )
     assert shows in result.stdout
     assert "which is not set" not in result.stdout
     assert "error" not in result.stdout.lower()
@@ -49,9 +51,9 @@ def test_lmod_commands_that_only_look(
     ],
 )
 def test_environment_modules_commands_that_only_look(
-    tmp_path: Path, prefix: Path, command: str, shows: str
+    tmp_path: Path, prefix: Path, em_tool: ModuleTool, command: str, shows: str
 ) -> None:
-    result = run_envmodules(
+    result = em_tool.run(
         [f"{command} 2>&1"], base_env(tmp_path), modulepath=[prefix / "modulefiles"]
     )
     assert shows in result.stdout
@@ -62,8 +64,9 @@ def test_environment_modules_commands_that_only_look(
 def test_load_still_fails_with_the_message(tmp_path: Path, prefix: Path) -> None:
     env = base_env(tmp_path)
     script = ["module load uv-hpc", 'echo "status=$?"']
-    for run in (run_lmod, run_envmodules):
-        result = run(script, env, modulepath=[prefix / "modulefiles"])
+    for tool in MODULE_TOOLS:
+        tool.require()
+        result = tool.run(script, env, modulepath=[prefix / "modulefiles"])
         assert "status=1" in result.stdout
         assert "uv-hpc: UV_CACHE_DIR needs $SCRATCH, which is not set" in " ".join(
             result.stderr.split()
@@ -71,7 +74,7 @@ def test_load_still_fails_with_the_message(tmp_path: Path, prefix: Path) -> None
         assert "UV_CACHE_DIR" not in result.environ
     # And with it set, the load works and `module show` shows the real value.
     env["SCRATCH"] = str(tmp_path / "scratch")
-    result = run_lmod(
+    result = MODULE_TOOLS[0].run(
         ["module show uv-hpc 2>&1", "module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]
     )
     assert f'setenv("UV_CACHE_DIR","{tmp_path}/scratch/uv")' in result.stdout

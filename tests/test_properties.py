@@ -199,7 +199,7 @@ def test_any_config_renders_safely_or_is_rejected_many(data: dict[str, Any]) -> 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(valid_site())
 def test_a_sample_loads_in_real_lmod_with_exact_values(data: dict[str, Any]) -> None:
-    from tests.support.modules import base_env, run_lmod
+    from tests.support.modules import LMODS, base_env
 
     try:
         config = SiteConfig.model_validate(data)
@@ -212,18 +212,20 @@ def test_a_sample_loads_in_real_lmod_with_exact_values(data: dict[str, Any]) -> 
         argv = ["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]
         assert main([*argv, "--uv", "/usr/bin/true"]) == 0
         env = base_env(Path(tmp), {"SCRATCH": "/scratch/u", "X": ""})
-        result = run_lmod(
-            [f"module load {config.module.name}/{config.module.version}"],
-            env,
-            modulepath=[prefix / "modulefiles"],
-            check=False,
-        )
-    try:
-        expected = _expected_values(config, env, result.environ.get("UVMOD_ARCH", ""))
-    except KeyError:
-        assert result.returncode != 0 and "which is not set" in result.stderr
-        return
-    assert result.returncode == 0, result.stderr
-    for key, value in expected.items():
-        assert result.environ[key] == value
-    assert result.environ["UVMOD_ARCH"] in config.archs
+        for tool in LMODS:  # each Lmod of the matrix
+            tool.require()
+            result = tool.run(
+                [f"module load {config.module.name}/{config.module.version}"],
+                env,
+                modulepath=[prefix / "modulefiles"],
+                check=False,
+            )
+            try:
+                expected = _expected_values(config, env, result.environ.get("UVMOD_ARCH", ""))
+            except KeyError:
+                assert result.returncode != 0 and "which is not set" in result.stderr
+                continue
+            assert result.returncode == 0, (tool.id, result.stderr)
+            for key, value in expected.items():
+                assert result.environ[key] == value, tool.id
+            assert result.environ["UVMOD_ARCH"] in config.archs

@@ -95,7 +95,7 @@ def test_any_config_renders_tcl_that_sets_exact_values_many(data: dict[str, Any]
 def test_a_sample_loads_in_real_environment_modules_with_exact_values(
     data: dict[str, Any],
 ) -> None:
-    from tests.support.modules import base_env, run_envmodules
+    from tests.support.modules import ENVIRONMENT_MODULES, base_env
 
     try:
         config = SiteConfig.model_validate(data)
@@ -110,19 +110,21 @@ def test_a_sample_loads_in_real_environment_modules_with_exact_values(
         argv = ["build-modulefiles", "--config", str(site), "--prefix", str(prefix)]
         assert main([*argv, "--uv", "/usr/bin/true"]) == 0
         env = base_env(Path(tmp), {"SCRATCH": "/scratch/u", "X": ""})
-        result = run_envmodules(
-            [f"module load {config.module.name}/{config.module.version}"],
-            env,
-            modulepath=[prefix / "modulefiles"],
-            check=False,
-        )
-    try:
-        expected = _expected_values(config, env, result.environ.get("UVMOD_ARCH", ""))
-    except KeyError:
-        assert "which is not set" in result.stderr
-        assert "UV_CACHE_DIR" not in result.environ
-        return
-    assert "UVMOD_ARCH" in result.environ, result.stderr
-    for key, value in expected.items():
-        assert result.environ[key] == value
-    assert result.environ["UVMOD_ARCH"] in config.archs
+        for tool in ENVIRONMENT_MODULES:  # each Environment Modules of the matrix
+            tool.require()
+            result = tool.run(
+                [f"module load {config.module.name}/{config.module.version}"],
+                env,
+                modulepath=[prefix / "modulefiles"],
+                check=False,
+            )
+            try:
+                expected = _expected_values(config, env, result.environ.get("UVMOD_ARCH", ""))
+            except KeyError:
+                assert "which is not set" in result.stderr
+                assert "UV_CACHE_DIR" not in result.environ
+                continue
+            assert "UVMOD_ARCH" in result.environ, (tool.id, result.stderr)
+            for key, value in expected.items():
+                assert result.environ[key] == value, tool.id
+            assert result.environ["UVMOD_ARCH"] in config.archs

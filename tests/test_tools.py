@@ -10,14 +10,14 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support import tools
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import ModuleTool, base_env, run_lmod
 from tests.support.standin import make_standin, run_wrapper
 from tests.support.tinywheels import make_wheel
 
@@ -54,8 +54,6 @@ def _snapshot(root: Path) -> dict[str, tuple[str, int]]:
     return seen
 
 
-Run = Callable[..., ShellResult]
-
 TOOL_LINES = [
     "module load uv-hpc",
     'echo "PATH=$PATH"',
@@ -69,9 +67,8 @@ TOOL_LINES = [
 ]
 
 
-@pytest.mark.parametrize("run", [run_lmod, run_envmodules], ids=["lmod", "environment-modules"])
 def test_tools_go_where_the_site_says_and_nothing_else_into_home(
-    tmp_path: Path, build_prefix: BuildPrefix, run: Run
+    tmp_path: Path, build_prefix: BuildPrefix, module_tool: ModuleTool
 ) -> None:
     wheelhouse = _wheelhouse(tmp_path / "wheelhouse")
     prefix = build_prefix(
@@ -88,7 +85,9 @@ def test_tools_go_where_the_site_says_and_nothing_else_into_home(
     )
     home = Path(env["HOME"])
     before = _snapshot(home)
-    result = run(TOOL_LINES, env, modulepath=[prefix / "modulefiles"], cwd=cwd, timeout=300)
+    result = module_tool.run(
+        TOOL_LINES, env, modulepath=[prefix / "modulefiles"], cwd=cwd, timeout=300
+    )
     lines = result.stdout.splitlines()
 
     path_loaded = lines[0].removeprefix("PATH=").split(":")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.modules import ShellResult, base_env, run_envmodules, run_lmod
+from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
 from tests.support.wheels import reversioned_copy, tiny_wheel
 
 ARCH_CHAINS = """
@@ -72,25 +72,16 @@ dependencies = { file = "requirements/req_core.in" }
     return project
 
 
-class ModuleTool:
-    """Lmod or Environment Modules: the seed scenario must pass unchanged under both (issue 5);
-    only the module tool differs, so a different outcome is a difference in the rendering."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.suffix = ".lua" if name == "lmod" else ""
-
-    def run(self, script: list[str], env: dict[str, str], prefix: Path, cwd: Path) -> ShellResult:
-        runner = run_lmod if self.name == "lmod" else run_envmodules
-        result = runner(script, env, modulepath=[prefix / "modulefiles"], cwd=cwd)
-        # Each tool loaded its own file from the same prefix: Lmod the .lua, EM the Tcl file.
-        assert result.environ["_LMFILES_"] == f"{prefix}/modulefiles/uv-hpc/1.0{self.suffix}"
-        return result
-
-
-@pytest.fixture(params=["lmod", "envmodules"])
-def tool(request: pytest.FixtureRequest) -> ModuleTool:
-    return ModuleTool(request.param)
+def _run(
+    tool: ModuleTool, script: list[str], env: dict[str, str], prefix: Path, cwd: Path
+) -> ShellResult:
+    """The seed scenario must pass unchanged under every module tool (only the tool differs, so
+    a different outcome is a difference in the rendering)."""
+    result = tool.run(script, env, modulepath=[prefix / "modulefiles"], cwd=cwd)
+    # Each tool loaded its own file from the same prefix: Lmod the .lua, EM the Tcl file.
+    suffix = tool.modulefile_suffix
+    assert result.environ["_LMFILES_"] == f"{prefix}/modulefiles/uv-hpc/1.0{suffix}"
+    return result
 
 
 def _site(wheelhouse: Path, pypi: bool) -> str:
@@ -102,13 +93,14 @@ def test_seed_project_installs_offline_from_the_wheelhouse(
     build_prefix: BuildPrefix,
     wheelhouse: Path,
     seed_project: Path,
-    tool: ModuleTool,
+    module_tool: ModuleTool,
 ) -> None:
     prefix = build_prefix(_site(wheelhouse, pypi=False))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
-    result = tool.run(
+    result = _run(
+        module_tool,
         [
             "set -e",
             "module load uv-hpc",
@@ -134,13 +126,14 @@ def test_requirements_read_from_another_directory_pyproject(
     build_prefix: BuildPrefix,
     wheelhouse: Path,
     seed_project: Path,
-    tool: ModuleTool,
+    module_tool: ModuleTool,
 ) -> None:
     """`uv pip install -r other/pyproject.toml` reads no [tool.uv] of that file (seed comment);
     the site policy applies anyway because it is the system uv.toml."""
     prefix = build_prefix(_site(wheelhouse, pypi=False))
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
-    result = tool.run(
+    result = _run(
+        module_tool,
         [
             "set -e",
             "module load uv-hpc",
@@ -284,9 +277,11 @@ def test_only_binary_becomes_no_build_package(tmp_path: Path, build_prefix: Buil
         assert policy == {"no-build-package": ["numpy", "mpi4py"]}
 
 
-def test_constraints_are_exported_for_uv_pip(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+def test_constraints_are_exported_for_uv_pip(
+    tmp_path: Path, build_prefix: BuildPrefix, module_tool: ModuleTool
+) -> None:
     prefix = build_prefix('[wheelhouse]\nconstraints = ["/site/constraints.txt", "/site/b.txt"]\n')
     env = base_env(tmp_path)
-    out = run_lmod(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
+    out = module_tool.run(["module load uv-hpc"], env, modulepath=[prefix / "modulefiles"]).environ
     # Space-separated: a path with whitespace is rejected (tests/test_injection.py).
     assert out["UV_CONSTRAINT"] == "/site/constraints.txt /site/b.txt"

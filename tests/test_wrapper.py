@@ -46,6 +46,27 @@ def expected_env(tmp_path: Path, root: Path, key: str = "") -> str:
     return str(tmp_path / "depot" / depot.env_name(os.path.realpath(root), key))
 
 
+KEYED_PACKAGES = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
+
+
+def keyed_build_variables(depot_path: Path, key: str) -> dict[str, dict[str, str]]:
+    """The [extra-build-variables] of the per-key uv.toml for the default site's packages: the
+    key, and the per-key setup.cfg (docs/design.md#per-key-builds), whose path depends on the
+    key and the depot only."""
+    setup_cfg = depot_path / depot.SETUPTOOLS / f"k-{key.replace('/', '@')}.cfg"
+    return {
+        p: {"UVMOD_CACHE_KEY": key, "DIST_EXTRA_CONFIG": str(setup_cfg)} for p in KEYED_PACKAGES
+    }
+
+
+def per_key_setup_cfg(key: str) -> str:
+    return (
+        f"# Written by the uv-hpc wrapper for UVMOD_CACHE_KEY={key} "
+        "(docs/design.md#per-key-builds).\n"
+        f"[build]\nbuild_base = build/uvmod-k-{key.replace('/', '@')}\n"
+    )
+
+
 def test_wrapper_passes_sh_n_with_dash_and_bash(wrapper: Path) -> None:
     for shell in ("sh", "bash"):
         assert subprocess.run([shell, "-n", str(wrapper)], check=False).returncode == 0
@@ -290,19 +311,82 @@ def test_per_key_uv_toml(tmp_path: Path, wrapper: Path, env: dict[str, str]) -> 
     policy = tomllib.loads(
         (wrapper.parent.parent / "etc" / "generic" / "uv" / "uv.toml").read_text()
     )
-    packages = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
     assert config == {
         **policy,
-        "extra-build-variables": {p: {"UVMOD_CACHE_KEY": key} for p in packages},
+        "extra-build-variables": keyed_build_variables(tmp_path / "depot", key),
     }
-    # Written once: a second call reuses the file as it is.
-    stamp = (Path(first) / "uv" / "uv.toml").stat().st_mtime_ns
+    setup_cfg = Path(config["extra-build-variables"]["mpi4py"]["DIST_EXTRA_CONFIG"])
+    assert setup_cfg.read_text() == per_key_setup_cfg(key)
+    # Written once: a second call reuses the files as they are.
+    stamps = [p.stat().st_mtime_ns for p in (Path(first) / "uv" / "uv.toml", setup_cfg)]
     again = run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
     assert again.env["XDG_CONFIG_DIRS"] == seen.env["XDG_CONFIG_DIRS"]
-    assert (Path(first) / "uv" / "uv.toml").stat().st_mtime_ns == stamp
+    assert [p.stat().st_mtime_ns for p in (Path(first) / "uv" / "uv.toml", setup_cfg)] == stamps
     # The key is part of the environment's identity.
     assert seen.env["UV_PROJECT_ENVIRONMENT"] == expected_env(tmp_path, root, key)
     assert seen.env["UV_PROJECT_ENVIRONMENT"] != expected_env(tmp_path, root)
+
+
+def test_per_key_files_with_a_hostile_depot_path(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """The depot path reaches a TOML string: quotes and backslashes are escaped, and the
+    setup.cfg it names is the one written."""
+    root = project(tmp_path / "w" / "p")
+    hostile = tmp_path / 'de"p\\ot\\"  it\'s $(id) [x]'
+    key = "mpich/4.1.2"
+    seen = run_wrapper(
+        wrapper,
+        ["sync"],
+        cwd=root,
+        env={**env, "UVMOD_VENV_DEPOT": str(hostile), "UVMOD_CACHE_KEY": key},
+    )
+    assert seen.returncode == 0 and seen.stderr == "", seen.stderr
+    first = Path(seen.env["XDG_CONFIG_DIRS"].split(":")[0])
+    config = tomllib.loads((first / "uv" / "uv.toml").read_text())
+    assert config["extra-build-variables"] == keyed_build_variables(hostile, key)
+    setup_cfg = Path(config["extra-build-variables"]["mpi4py"]["DIST_EXTRA_CONFIG"])
+    assert setup_cfg.read_text() == per_key_setup_cfg(key)
+
+
+def test_depot_path_with_control_characters_gets_no_per_key_config(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """A depot path TOML cannot hold: said on stderr, and uv runs with the site policy only
+    (module tools cannot export such a value, so only a hand-set variable gets here)."""
+    root = project(tmp_path / "w" / "p")
+    seen = run_wrapper(
+        wrapper,
+        ["sync"],
+        cwd=root,
+        env={**env, "UVMOD_VENV_DEPOT": str(tmp_path / "dep\x01ot"), "UVMOD_CACHE_KEY": "mpich/4"},
+    )
+    assert seen.returncode == 0
+    assert "holds control characters; wheels built now are not isolated per key" in seen.stderr
+    assert "XDG_CONFIG_DIRS" not in seen.env
+    assert not list((tmp_path / "dep\x01ot").glob(".uvmod-config/*/*/*/uv/uv.toml"))
+
+
+def test_purged_setup_cfg_is_written_again(
+    tmp_path: Path, wrapper: Path, env: dict[str, str]
+) -> None:
+    """The scratch purge may take the setup.cfg and leave the uv.toml naming it (or the other
+    way round): the next call writes what is missing, so no build runs without it."""
+    root = project(tmp_path / "w" / "p")
+    key = "openmpi/4.1.5"
+    keyed = {**env, "UVMOD_CACHE_KEY": key}
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    setup_cfg = Path(keyed_build_variables(tmp_path / "depot", key)["mpi4py"]["DIST_EXTRA_CONFIG"])
+    setup_cfg.unlink()
+    run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    assert setup_cfg.read_text() == per_key_setup_cfg(key)
+    for config in (tmp_path / "depot" / depot.CONFIG).rglob("uv.toml"):
+        config.unlink()
+    again = run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
+    first = Path(again.env["XDG_CONFIG_DIRS"].split(":")[0])
+    assert tomllib.loads((first / "uv" / "uv.toml").read_text())["extra-build-variables"] == (
+        keyed_build_variables(tmp_path / "depot", key)
+    )
 
 
 @pytest.mark.parametrize("key", ['mpich/4.1"', "a b", "x\ny", "$(id)", "é"])
@@ -429,9 +513,9 @@ def _at_once(
 
 def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: int) -> None:
     """Each round, 8 calls use a key no call used before, so each may write the per-key
-    uv.toml (sh/uv-wrapper.sh, "Per-key uv.toml"): all succeed, each uv finds the whole file,
-    one file results, equal to the policy + the key's [extra-build-variables], and no
-    temporary file is left."""
+    uv.toml and setup.cfg (sh/uv-wrapper.sh, "Per-key builds"): all succeed, each uv finds the
+    whole file, one file of each results, the uv.toml equal to the policy + the key's
+    [extra-build-variables], and no temporary file is left."""
     reader = tmp_path / "reader" / "uv"
     reader.parent.mkdir()
     reader.write_text(READER)
@@ -448,7 +532,6 @@ def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: i
     policy = tomllib.loads(
         (wrapper.parent.parent / "etc" / "generic" / "uv" / "uv.toml").read_text()
     )
-    packages = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
     for n in range(rounds):
         key = f"cuda/12.{n},mpich/4.1.2"
         calls = _at_once(
@@ -460,7 +543,7 @@ def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: i
         assert [(code, err) for code, _, err in calls] == [(0, "")] * 8, calls
         expected = {
             **policy,
-            "extra-build-variables": {p: {"UVMOD_CACHE_KEY": key} for p in packages},
+            "extra-build-variables": keyed_build_variables(tmp_path / "depot", key),
         }
         for _, out, _ in calls:
             config, environment, text = out.split("\n", 2)
@@ -469,8 +552,13 @@ def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: i
             assert environment == expected_env(tmp_path, root, key)
             assert tomllib.loads(text) == expected
         assert sorted(p.name for p in Path(config).rglob("*")) == ["uv", "uv.toml"]
+        setup_cfg = keyed_build_variables(tmp_path / "depot", key)["mpi4py"]["DIST_EXTRA_CONFIG"]
+        assert Path(setup_cfg).read_text() == per_key_setup_cfg(key)
     files = sorted(p for p in (tmp_path / "depot").rglob("*") if p.is_file())
-    assert [p for p in files if p.name not in ("uv.toml", ".uvmod-name")] == []
+    assert [p for p in files if p.name not in ("uv.toml", ".uvmod-name")] == sorted(
+        tmp_path / "depot" / depot.SETUPTOOLS / f"k-cuda@12.{n},mpich@4.1.2.cfg"
+        for n in range(rounds)
+    )
     assert len([p for p in files if p.name == "uv.toml"]) == rounds
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support.fakesdist import mpi_site_toml
-from tests.support.modules import ShellResult, base_env, run_lmod
+from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
 from tests.support.tinywheels import make_sdist, make_wheel
 from uvmod import depot
 
@@ -293,14 +293,13 @@ def test_uv_pip_in_a_project_installs_into_the_depot_environment(site: Site) -> 
     assert not (proj / ".venv").exists()
 
 
-TEST_MODULES = Path(__file__).parent / "data" / "modulefiles"
-
-
 @pytest.mark.parametrize("hook", [False, True])
-def test_wrapper_reports_a_key_left_stale_by_module_swap(site: Site, hook: bool) -> None:
+def test_wrapper_reports_a_key_left_stale_by_module_swap(
+    site: Site, hook: bool, lmod_tool: ModuleTool
+) -> None:
     proj = site.project(site.tmp / "WORK" / "swapper", "tinyone")
     run = "uv run python -c pass"
-    result = run_lmod(
+    result = lmod_tool.run(
         [
             f"cd {shlex.quote(str(proj))}",
             "module load mpich/4.1.2 uv-hpc",
@@ -310,7 +309,7 @@ def test_wrapper_reports_a_key_left_stale_by_module_swap(site: Site, hook: bool)
             "echo $UVMOD_CACHE_KEY",
         ],
         site.env,
-        modulepath=[site.prefix / "modulefiles", TEST_MODULES],
+        modulepath=[site.prefix / "modulefiles", lmod_tool.standins],
         package_path=site.prefix / "lmod" if hook else None,
         timeout=300,
     )

@@ -350,7 +350,8 @@ class CacheKeySection(_Section):
     )
     packages: list[PackageName] = _key(
         kind="list of package names",
-        meaning="packages whose built wheels are cached per key",
+        meaning="packages whose built wheels are cached per key, each key built in a setuptools "
+        "build directory of its own (docs/design.md#per-key-builds)",
         factory=lambda: list(DEFAULT_KEY_PACKAGES),
     )
 

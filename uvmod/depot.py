@@ -29,6 +29,7 @@ LAST_USED = ".uvmod-last-used"
 MARKER_HEADER = "uvmod-project 1"
 TRASH = ".uvmod-trash"  # damaged environments the wrapper moved aside
 CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
+SETUPTOOLS = ".uvmod-setuptools"  # the wrapper's per-key setup.cfg (docs/design.md#per-key-builds)
 INDEX = ".uvmod-index"  # the wrapper's memo of names: <key>/<project path>/.uvmod-name
 
 _WORKSPACE = re.compile(rb"^[ \t]*\[[ \t]*tool\.uv\.workspace[ \t]*\]", re.MULTILINE)

@@ -28,9 +28,11 @@ class PlannedFile:
 
 def build_id(config: SiteConfig, policies: Iterable[str]) -> str:
     """Names the wrapper's per-key uv.toml directory: it changes whenever what those files hold
-    (a policy file, the key variable or packages) changes, so a rebuilt tree never reuses stale
-    copies."""
+    (a policy file, the key variable or packages, or the wrapper code that writes them) changes,
+    so a rebuilt tree never reuses stale copies. It is in no path uv builds see
+    (docs/design.md#per-key-builds): a new build id rewrites small files, never a wheel."""
     digest = hashlib.sha256()
+    digest.update(wrapper.body().encode() + b"\0")
     for text in policies:
         digest.update(text.encode() + b"\0")
     digest.update(config.cache_key.variable.encode() + b"\0")

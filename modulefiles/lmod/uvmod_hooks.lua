@@ -87,11 +87,32 @@ local hook     = require("Hook")
 local FrameStk = require("FrameStk")
 local Var      = require("Var")
 
--- Give `name` the value `value` (nil: unset) in the environment Lmod is about to print.
--- Var:set/unset also update the process environment (setenv_posix in Var.lua), so os.getenv
--- is the current value, including changes made by modulefiles earlier in this command.
+-- What the shell holds for the two variables when this Lmod process started: this file runs
+-- while Lmod reads SitePackage.lua, before the command evaluates any modulefile, so these are
+-- the values the shell keeps for any variable that Lmod does not print this time.
+local shell_value = {
+  [site.cache_key.variable]        = os.getenv(site.cache_key.variable),
+  [site.cache_key.source_variable] = os.getenv(site.cache_key.source_variable),
+}
+
+-- The value the shell will hold for `name` once it has evaluated Lmod's output (nil: unset).
+-- Lmod prints an export or an unset for every entry of varT (BaseShell:expand over varT calls
+-- Var:expand on each) and nothing for the other variables, which then keep shell_value.
+-- Lmod's process environment (os.getenv) is not a substitute: Lmod 8.7.15 to 8.7.61 evaluate
+-- every loaded modulefile again after an unload or a family autoswap, as a dependency check,
+-- and there `setenv` writes the process environment without touching varT
+-- (https://github.com/TACC/Lmod/issues/613; docs/design.md#lmod-87-re-evaluation).
+local function exported(varT, name)
+  local var = varT[name]
+  if var == nil then return shell_value[name] end
+  local value = var:expand()
+  if value == false then return nil end
+  return value
+end
+
+-- Make the shell hold `value` (nil: unset) for `name` after this command.
 local function put(varT, name, value)
-  if os.getenv(name) == value then return end
+  if exported(varT, name) == value then return end
   local var = varT[name]
   if var == nil then
     var = Var:new(name)

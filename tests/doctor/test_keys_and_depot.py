@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.doctor.support import Report, make_project, run_doctor
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
-from tests.support.modules import ShellResult, base_env, run_lmod
+from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
 from tests.support.wheels import write_wheel
 from uvmod import depot
 from uvmod.commands.venv import venv_gc
@@ -24,9 +24,10 @@ DAY = 86400
 
 
 class Site:
-    def __init__(self, tmp_path: Path, prefix: Path) -> None:
+    def __init__(self, tmp_path: Path, prefix: Path, tool: ModuleTool = LMOD_8_6) -> None:
         self.tmp = tmp_path
         self.prefix = prefix
+        self.tool = tool
         self.scratch = tmp_path / "scratch"
         self.env = base_env(
             tmp_path,
@@ -39,7 +40,7 @@ class Site:
         )
 
     def shell(self, *lines: str, hook: bool = True) -> ShellResult:
-        return run_lmod(
+        return self.tool.run(
             list(lines),
             self.env,
             modulepath=[self.prefix / "modulefiles", TEST_MODULES],
@@ -78,7 +79,16 @@ def site(tmp_path: Path, build_prefix: BuildPrefix, wheelhouse: Path) -> Site:
     return Site(tmp_path, build_prefix(site_toml(wheelhouse)))
 
 
-def test_stale_key_after_a_swap_without_the_hook(site: Site) -> None:
+@pytest.fixture
+def lmod_site(
+    tmp_path: Path, build_prefix: BuildPrefix, wheelhouse: Path, lmod_tool: ModuleTool
+) -> Site:
+    """The site under each Lmod of the matrix, for the checks that depend on what Lmod did."""
+    return Site(tmp_path, build_prefix(site_toml(wheelhouse)), lmod_tool)
+
+
+def test_stale_key_after_a_swap_without_the_hook(lmod_site: Site) -> None:
+    site = lmod_site
     steps = ["module load mpich/4.1.2 uv-hpc", "module swap mpich openmpi"]
     env = site.shell(*steps, hook=False).environ
     assert env["UVMOD_CACHE_KEY"] == "mpich/4.1.2"  # computed at load, left behind by the swap
@@ -99,9 +109,13 @@ def test_stale_key_after_a_swap_without_the_hook(site: Site) -> None:
     assert result["finding"].startswith("UVMOD_CACHE_KEY=openmpi/4.1.5 matches the loaded modules")
 
 
-def test_key_kept_current_by_the_hook(site: Site) -> None:
-    env = site.shell("module load mpich/4.1.2 uv-hpc", "module swap mpich openmpi").environ
-    result = run_doctor(env, cwd=site.tmp).check("cache_key.current")
+def test_key_kept_current_by_the_hook(lmod_site: Site) -> None:
+    env = lmod_site.shell(
+        "module load mpich/4.1.2 cuda/12.2 uv-hpc",
+        "module swap mpich openmpi",
+        "module unload cuda",  # re-evaluated by Lmod 8.7 (docs/design.md#lmod-87-re-evaluation)
+    ).environ
+    result = run_doctor(env, cwd=lmod_site.tmp).check("cache_key.current")
     assert result["status"] == "ok"
     assert result["finding"] == (
         "UVMOD_CACHE_KEY=openmpi/4.1.5 matches the loaded modules; kept current by the Lmod hook"
@@ -138,10 +152,11 @@ def test_package_built_under_another_key(site: Site) -> None:
     )
 
 
-def test_with_a_stale_key_doctor_looks_where_the_wrapper_goes(site: Site) -> None:
+def test_with_a_stale_key_doctor_looks_where_the_wrapper_goes(lmod_site: Site) -> None:
     """Without the hook, after a swap the exported key is stale; the wrapper then uses the key of
     the modules loaded now for its environment and builds. Doctor reports the stale variable and
     looks at that same environment, which `uv sync` then really creates."""
+    site = lmod_site
     project = site.project("mpiapp", "fake")
     steps = [f"cd {project}", "module load mpich/4.1.2 uv-hpc", "uv sync -q"]
     steps.append("module swap mpich openmpi")
@@ -409,21 +424,18 @@ def test_not_in_a_project(site: Site) -> None:
     )
 
 
-TCL_STANDINS = Path(__file__).parent.parent / "data" / "tcl-modulefiles"
-
-
-def test_stale_key_under_environment_modules(tmp_path: Path, build_prefix: BuildPrefix) -> None:
+def test_stale_key_under_environment_modules(
+    tmp_path: Path, build_prefix: BuildPrefix, em_tool: ModuleTool
+) -> None:
     """Environment Modules cannot follow an MPI module loaded after uv-hpc, and `module reload`
     keeps the order: doctor gives `module switch uv-hpc`, which works."""
-    from tests.support.modules import run_envmodules
-
     prefix = build_prefix()
     env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "RSNT_ARCH": "avx2"})
     steps = ["module load uv-hpc", "module load mpich"]
 
     def shell(*lines: str) -> dict[str, str]:
-        return run_envmodules(
-            list(lines), env, modulepath=[prefix / "modulefiles", TCL_STANDINS]
+        return em_tool.run(
+            list(lines), env, modulepath=[prefix / "modulefiles", em_tool.standins]
         ).environ
 
     report = run_doctor(shell(*steps), cwd=tmp_path)

@@ -11,7 +11,7 @@ import uvmod
 from tests.conftest import BuildPrefix
 from tests.doctor.support import loaded_env, make_project, run_doctor
 from tests.support import tools
-from tests.support.modules import base_env
+from tests.support.modules import ModuleTool, base_env
 from tests.support.wheels import tiny_wheel
 from uvmod.cli import main
 
@@ -385,18 +385,19 @@ def test_boolean_variables_set_to_false_are_not_overrides(
     )
 
 
-def test_uvmod_doctor_in_a_real_shell_session(tmp_path: Path, build_prefix: BuildPrefix) -> None:
-    """The command as a user types it, after `module load`, with `uv` resolved on PATH."""
+def test_uvmod_doctor_in_a_real_shell_session(
+    tmp_path: Path, build_prefix: BuildPrefix, module_tool: ModuleTool
+) -> None:
+    """The command as a user types it, after `module load`, with `uv` resolved on PATH, in each
+    module tool of the matrix."""
     import json
     import shlex
     import sys
 
-    from tests.support.modules import run_lmod
-
     prefix = build_prefix()
     project = make_project(tmp_path / "work" / "proj")
     doctor = shlex.join([sys.executable, "-m", "uvmod", "doctor"])
-    result = run_lmod(
+    result = module_tool.run(
         [
             f"cd {project}",
             "module load uv-hpc",

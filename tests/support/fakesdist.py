@@ -4,6 +4,13 @@
 with nothing to download. The back-end reads `FAKE_MPI` (set by the test MPI modulefiles, the way
 a real build finds `mpicc` through the loaded module) and writes `fake.BUILT_AGAINST`; every build
 appends one line to `$FAKE_BUILD_LOG` when set, so a test can count the builds uv ran.
+
+It keeps its "object file" in a build directory of the source tree and reuses it when present,
+as setuptools does: uv unpacks an sdist once for every build of it, so a second key's build
+packs the first key's object unless the build directory moves per key
+(https://github.com/astral-sh/uv/issues/16850, docs/design.md#per-key-builds). Like setuptools,
+it reads that directory from `[build] build_base` of the file `$DIST_EXTRA_CONFIG` names, when
+that file exists, else `build`. tests/test_real_mpi.py shows the same with the real mpi4py.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ BACKEND = textwrap.dedent(
     '''
     """In-tree PEP 517 back-end of the `fake` test package (tests/support/fakesdist.py)."""
     import base64
+    import configparser
     import hashlib
     import os
     import zipfile
@@ -40,12 +48,33 @@ BACKEND = textwrap.dedent(
         return path + ",sha256=" + digest + "," + str(len(data))
 
 
+    def _build_base():
+        # setuptools' rule: [build] build_base of $DIST_EXTRA_CONFIG when the file exists.
+        parser = configparser.ConfigParser()
+        extra = os.environ.get("DIST_EXTRA_CONFIG")
+        if extra and os.path.isfile(extra):
+            parser.read(extra)
+        return parser.get("build", "build_base", fallback="build")
+
+
     def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-        built_against = os.environ.get("FAKE_MPI")
+        base = _build_base()
+        obj = os.path.join(base, "fake.o")
+        line = str(os.environ.get("FAKE_MPI"))
+        if os.path.exists(obj):  # "up to date": like setuptools, compile nothing
+            with open(obj) as handle:
+                built_against = handle.read()
+            line += " (compiled nothing: packed " + built_against + " from " + base + ")"
+        else:
+            built_against = os.environ.get("FAKE_MPI")
+            os.makedirs(base, exist_ok=True)
+            with open(obj + ".tmp", "w") as handle:
+                handle.write(str(built_against))
+            os.replace(obj + ".tmp", obj)
         log = os.environ.get("FAKE_BUILD_LOG")
         if log:
             with open(log, "a") as handle:
-                handle.write(str(built_against) + "\\n")
+                handle.write(line + "\\n")
         files = {{
             NAME + "/__init__.py": ("BUILT_AGAINST = " + repr(built_against) + "\\n").encode(),
             DIST_INFO + "/METADATA": METADATA.encode(),

@@ -83,12 +83,12 @@ def minimal_env(home: Path, scratch: Path) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": str(home), "SCRATCH": str(scratch), "LANG": "C.UTF-8"}
 
 
-def em_init_script(path: Path) -> Path:
+def em_init_script(path: Path, version: str) -> Path:
     """Environment Modules' own init/sh from the unpacked package, with its two install paths
     (tclsh, modulecmd.tcl) pointed at where they are here: the file a site's kernel sources."""
-    modulecmd = tools.modulecmd_tcl()
+    modulecmd = tools.modulecmd_tcl(version)
     tclsh = tools.program("tclsh")
-    init = tools.EM_ROOT / "usr" / "share" / "modules" / "init" / "sh"
+    init = tools.EM_ROOTS[version] / "usr" / "share" / "modules" / "init" / "sh"
     tools.need(init.is_file(), f"no {init} in the unpacked Environment Modules")
     text = init.read_text()
     for installed, here in [

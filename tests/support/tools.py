@@ -6,22 +6,40 @@ would hide a broken set-up. On a developer machine the test is skipped with the 
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-LMOD_INIT = Path("/usr/share/lmod/lmod/init/bash")
-# Where .ci/run unpacks Environment Modules (`dpkg -x`): it conflicts with the lmod package.
-EM_ROOT = Path(
-    os.environ.get(
-        "UVMOD_EM_ROOT",
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        / "uvmod-ci"
-        / "environment-modules",
-    )
+# Where .ci/module-tools unpacks the module tools that are not Debian 12's lmod package
+# (`dpkg -x`: Environment Modules conflicts with the lmod package, and Debian 13's packages do
+# not install on Debian 12).
+CI_CACHE = Path(
+    os.environ.get("UVMOD_CI_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "uvmod-ci"
 )
+# Each Lmod version of the matrix: the directory holding its `lmod` symlink (`lmod/init/bash`,
+# `lmod/libexec`). 8.6.19 is Debian 12's lmod package; 8.7.60 is Debian 13's, relocated.
+LMOD_ROOTS = {
+    "8.6.19": Path("/usr/share/lmod"),
+    "8.7.60": CI_CACHE / "lmod-8.7.60" / "usr/share/lmod",
+}
+LMOD_INIT = LMOD_ROOTS["8.6.19"] / "lmod/init/bash"
+# Each Environment Modules version: the root of its unpacked package. UVMOD_EM_ROOT (5.2.0) is
+# the older spelling, kept for set-ups that export it.
+EM_ROOTS = {
+    "5.2.0": Path(os.environ.get("UVMOD_EM_ROOT") or CI_CACHE / "environment-modules"),
+    "5.5.0": CI_CACHE / "environment-modules-5.5.0",
+}
+EM_ROOT = EM_ROOTS["5.2.0"]
+# Where .ci/run puts the real mpi4py sdist and its build requirements (`pip download`).
+MPI4PY_WHEELHOUSE = Path(os.environ.get("UVMOD_MPI4PY_WHEELHOUSE", CI_CACHE / "mpi4py-wheelhouse"))
+MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"
+# Debian's libmpich-dev and libopenmpi-dev install both compilers side by side.
+MPICC = {"mpich": Path("/usr/bin/mpicc.mpich"), "openmpi": Path("/usr/bin/mpicc.openmpi")}
 
 
 # Wheels of everything the README's first line installs, downloaded by .ci/run (`pip download
@@ -36,14 +54,7 @@ PIP_WHEELS = Path(
 
 # Wheels of jupyter_client and ipykernel with their dependencies, for this Python, downloaded by
 # .ci/run (`pip download --only-binary=:all:`): the wheelhouse of tests/test_kernel.py's site.
-JUPYTER_WHEELS = Path(
-    os.environ.get(
-        "UVMOD_JUPYTER_WHEELS",
-        Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-        / "uvmod-ci"
-        / "jupyter-wheels",
-    )
-)
+JUPYTER_WHEELS = Path(os.environ.get("UVMOD_JUPYTER_WHEELS") or CI_CACHE / "jupyter-wheels")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -54,20 +65,64 @@ def need(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def lmod_init() -> Path:
-    need(LMOD_INIT.is_file(), f"Lmod is not installed ({LMOD_INIT}); apt-get install lmod")
-    return LMOD_INIT
+@functools.cache
+def _lmod_version(init: Path) -> str | None:
+    match = re.search(r'^LMOD_VERSION="([^"]+)"', init.read_text(), re.MULTILINE)
+    return match.group(1) if match else None
 
 
-def modulecmd_tcl() -> Path:
-    candidates = [
-        EM_ROOT / "usr/lib/x86_64-linux-gnu/modulecmd.tcl",
-        EM_ROOT / "usr/lib/modulecmd.tcl",
-    ]
+def lmod_init(version: str = "8.6.19") -> Path:
+    """Lmod `version`'s bash init file, checked to be that version."""
+    init = LMOD_ROOTS[version] / "lmod/init/bash"
+    where = "apt-get install lmod" if version == "8.6.19" else ".ci/module-tools"
+    need(init.is_file(), f"Lmod {version} is not installed ({init}); {where}")
+    found = _lmod_version(init)
+    need(found == version, f"{init} is Lmod {found}, not {version}")
+    return init
+
+
+def lmod_libexec(version: str = "8.6.19") -> Path:
+    """Lmod `version`'s libexec directory (lmod, spider, update_lmod_system_cache_files)."""
+    return lmod_init(version).parent.parent / "libexec"
+
+
+@functools.cache
+def _em_version(modulecmd: Path) -> str | None:
+    match = re.search(r"Modules Release ([0-9]+(?:\.[0-9]+)+)", modulecmd.read_text())
+    return match.group(1) if match else None
+
+
+def modulecmd_tcl(version: str = "5.2.0") -> Path:
+    """Environment Modules `version`'s modulecmd.tcl, checked to be that version."""
+    root = EM_ROOTS[version]
+    candidates = [root / "usr/lib/x86_64-linux-gnu/modulecmd.tcl", root / "usr/lib/modulecmd.tcl"]
     found = next((c for c in candidates if c.is_file()), None)
-    need(found is not None, f"Environment Modules is not unpacked under {EM_ROOT} (see .ci/run)")
+    need(
+        found is not None,
+        f"Environment Modules {version} is not unpacked under {root} (see .ci/module-tools)",
+    )
     assert found is not None
+    release = _em_version(found)
+    need(release == version, f"{found} is Environment Modules {release}, not {version}")
     return found
+
+
+def mpi4py_wheelhouse() -> Path:
+    """The flat directory with the mpi4py sdist and the wheels its build needs, offline."""
+    have = {p.name.split("-")[0] for p in MPI4PY_WHEELHOUSE.glob("*.whl")}
+    need(
+        (MPI4PY_WHEELHOUSE / MPI4PY_SDIST).is_file() and {"setuptools", "wheel"} <= have,
+        f"{MPI4PY_SDIST} and setuptools/wheel wheels are not in {MPI4PY_WHEELHOUSE} "
+        "(.ci/run fills it with pip download)",
+    )
+    return MPI4PY_WHEELHOUSE
+
+
+def real_mpi() -> None:
+    """Both MPI implementations, to build the real mpi4py against each."""
+    for name, mpicc in MPICC.items():
+        package = "libmpich-dev" if name == "mpich" else "libopenmpi-dev"
+        need(mpicc.is_file(), f"{mpicc} is missing: apt-get install {package}")
 
 
 def real_uv() -> str:

@@ -88,17 +88,19 @@ class Dist:
     def site(self) -> Path:
         return self.dist_info.parent
 
+    def files(self) -> list[str]:
+        """RECORD entries, relative to site-packages (`../../bin/x` for scripts); raises
+        OSError when RECORD cannot be read."""
+        text = (self.dist_info / "RECORD").read_text("utf-8", "replace")
+        return [row[0] for row in csv.reader(text.splitlines()) if row]
+
     def missing_files(self) -> list[str]:
-        """RECORD entries (relative to site-packages, `../../bin/x` for scripts) not on disk."""
+        """RECORD entries not on disk."""
         try:
-            text = (self.dist_info / "RECORD").read_text("utf-8", "replace")
+            files = self.files()
         except OSError:
             return ["RECORD"]
-        missing = []
-        for row in csv.reader(text.splitlines()):
-            if row and not os.path.lexists(os.path.join(self.site, row[0])):
-                missing.append(row[0])
-        return missing
+        return [f for f in files if not os.path.lexists(os.path.join(self.site, f))]
 
     def build_variables(self) -> dict[str, str] | None:
         """The extra build variables uv built this distribution with; None when it was not

@@ -42,6 +42,7 @@ FLOCK_FAILS = Problem("file locking does not work in a uv directory")
 # Cache key
 KEY_STALE = Problem("the cache key is stale")
 BUILT_WITH_OTHER_KEY = Problem("a package was built with another cache key")
+LINKS_OTHER_STACK = Problem("a package links another MPI or CUDA than the one loaded")
 
 # Depot and the activated environment
 ENV_DAMAGED = Problem("the project environment is missing files")

@@ -26,10 +26,18 @@ def render_script(assignments: Mapping[str, str], *bodies: str) -> str:
     return "\n".join(lines) + "\n" + "".join(packaged_text("sh", body) for body in bodies)
 
 
+# The stale-key check is a function the body calls; it is pasted first so both stay real
+# files that `sh -n` checks on their own.
+WRAPPER_BODIES = ("uvmod-key.sh", "uv-wrapper.sh")
+
+
+def body() -> str:
+    """The uv wrapper's static part (the build id covers it: uvmod/plan.py)."""
+    return "".join(packaged_text("sh", name) for name in WRAPPER_BODIES)
+
+
 def render_wrapper(assignments: Mapping[str, str]) -> str:
-    # The stale-key check is a function the body calls; it is pasted first so both stay real
-    # files that `sh -n` checks on their own.
-    return render_script(assignments, "uvmod-key.sh", "uv-wrapper.sh")
+    return render_script(assignments, *WRAPPER_BODIES)
 
 
 def render_uvx(wrapper: str) -> str:

@@ -317,19 +317,41 @@ help(site.help)
 for _, line in ipairs(site.whatis) do whatis(line) end
 family(site.family)
 
+-- Where Lmod only reads declarations, do no more than it needs. `module help` and `whatis`
+-- (modes "help" and "whatis") and the re-evaluation of every loaded module after an unload
+-- ("dependencyCk", which looks for depends_on/prereq only) need nothing below. `module spider`,
+-- `avail` and update_lmod_system_cache_files ("spider") record the PATH entries for Lmod's
+-- reverse map: only the settings that need neither the arch nor the environment are made there.
+-- Detecting the arch would read cpuinfo for nothing (the node running the spider or `help` is not
+-- the one that loads), and the paths would be the cron job's or the template, not the user's
+-- (docs/design.md#lmod-87-re-evaluation).
+local mode_now = mode()
+if mode_now == "help" or mode_now == "whatis" or mode_now == "dependencyCk" then return end
+local spider = mode_now == "spider"
+
+local function is_literal(parts)
+  for _, part in ipairs(parts) do
+    if type(part) ~= "string" then return false end
+  end
+  return true
+end
+
 -- On unload, remove exactly what load added even if the override or cpuinfo changed since.
 local arch = nil
 if mode() == "unload" then arch = os.getenv("UVMOD_ARCH") end
-if arch == nil or arch == "" then arch = detect_arch() end
+if (arch == nil or arch == "") and not spider then arch = detect_arch() end
 
 for _, action in ipairs(site.actions) do
-  local value = expand(action.value, arch, action.name)
-  if action.op == "setenv" then
-    setenv(action.name, value)
-  elseif action.op == "prepend_path" then
-    prepend_path(action.name, value)
+  if not spider or is_literal(action.value) then
+    local value = expand(action.value, arch, action.name)
+    if action.op == "setenv" then
+      setenv(action.name, value)
+    elseif action.op == "prepend_path" then
+      prepend_path(action.name, value)
+    end
   end
 end
+if spider then return end
 
 -- The MPI/CUDA cache key as it is now (compute_cache_key: lua/cache_key.lua, pasted above).
 -- This is only right until the next `module swap`: Lmod does not re-evaluate uv-hpc when an MPI

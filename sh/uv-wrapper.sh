@@ -65,6 +65,7 @@ esac
 # the values of uv's options that take one (list from `uv run --help` of uv 0.13.8, checked by
 # tests/test_wrapper.py). Other subcommands have no trailing command: scan up to `--`.
 _uvmod_cmd=
+_uvmod_sub=
 _uvmod_project=${UV_PROJECT-}
 _uvmod_directory=${UV_WORKING_DIR-}
 _uvmod_take=
@@ -96,6 +97,8 @@ for _uvmod_arg do
     *)
       if [ -z "$_uvmod_cmd" ]; then
         _uvmod_cmd=$_uvmod_arg
+      elif [ "$_uvmod_cmd" = tool ] && [ -z "$_uvmod_sub" ]; then
+        _uvmod_sub=$_uvmod_arg
       elif [ "$_uvmod_cmd" = run ]; then
         break
       fi ;;
@@ -232,7 +235,37 @@ fi
 # `uv tool ...` (and bin/uvx, which runs `uv tool uvx`) installs into uv's own tool
 # environments, never into the project's: it gets the key and the per-key uv.toml above, and
 # nothing of the depot below (docs/design.md#uvmod-and-uvx-on-path).
-[ "$_uvmod_cmd" != tool ] || _uvmod_exec "$@"
+# `uv tool install`/`upgrade` link from the cache into $UV_TOOL_DIR, which by default is not on
+# the cache's filesystem: uv then copies anyway, after a warning that suggests exporting
+# UV_LINK_MODE=copy, which would also make every project environment a copy. So for these two
+# only, and only across filesystems, this call gets UV_LINK_MODE=copy (docs/design.md#tools).
+if [ "$_uvmod_cmd" = tool ]; then
+  case $_uvmod_sub in
+    install | upgrade)
+      if [ -z "${UV_LINK_MODE-}" ] && [ -n "${UV_CACHE_DIR-}" ] && [ -n "${UV_TOOL_DIR-}" ]; then
+        # The nearest existing directory of each: neither needs to exist yet.
+        _uvmod_a=$UV_CACHE_DIR
+        while [ -n "$_uvmod_a" ] && [ ! -d "$_uvmod_a" ]; do _uvmod_a=${_uvmod_a%/*}; done
+        _uvmod_b=$UV_TOOL_DIR
+        while [ -n "$_uvmod_b" ] && [ ! -d "$_uvmod_b" ]; do _uvmod_b=${_uvmod_b%/*}; done
+        _uvmod_da=
+        _uvmod_db=
+        { read -r _uvmod_da && read -r _uvmod_db; } 2>/dev/null <<_uvmod_EOF
+$(stat -c %d -- "${_uvmod_a:-/}" "${_uvmod_b:-/}" 2>/dev/null)
+_uvmod_EOF
+        # Two device numbers that differ; anything else (stat failed) leaves uv's default.
+        case $_uvmod_da:$_uvmod_db in
+          *[!0-9:]* | :* | *:) ;;
+          *)
+            if [ "$_uvmod_da" != "$_uvmod_db" ]; then
+              UV_LINK_MODE=copy
+              export UV_LINK_MODE
+            fi ;;
+        esac
+      fi ;;
+  esac
+  _uvmod_exec "$@"
+fi
 
 # The user chose an environment themselves (the documented opt-out): leave it alone.
 [ -z "${UV_PROJECT_ENVIRONMENT-}" ] || _uvmod_exec "$@"

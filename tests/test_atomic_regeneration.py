@@ -128,11 +128,13 @@ def tree(tmp_path: Path) -> Tree:
         t.states[tag] = _snapshot(t.prefix)
     changed = [p for p in t.states["a"] if t.states["a"][p] != t.states["b"][p]]
     # Every file differs between the two but SitePackage.lua, which only names the hooks file,
-    # and bin/uvx and bin/uvmod, which only name the wrapper and the Python running uvmod.
+    # bin/uvx and bin/uvmod, which only name the wrapper and the Python running uvmod, and the
+    # kernel launcher, which names the module only.
     assert sorted(set(t.states["a"]) - set(changed)) == [
         "lmod/SitePackage.lua",
         "uv-hpc/1.0/bin/uvmod",
         "uv-hpc/1.0/bin/uvx",
+        "uv-hpc/1.0/libexec/uvmod-kernel",
     ]
     return t
 
@@ -286,7 +288,8 @@ def test_sigkill_at_every_step_of_the_writer(tree: Tree) -> None:
             assert loaded["LOADEDMODULES"] == "uv-hpc/1.0", beside
             with_beside += bool(beside)
         _one_more_build_repairs(tree, (turn,))
-    # 8 of the 11 files change (not SitePackage.lua, bin/uvx, bin/uvmod): 4 steps each.
+    # 8 of the 12 files change (not SitePackage.lua, bin/uvx, bin/uvmod, the kernel launcher):
+    # 4 steps each.
     assert points == 8 * 4
     # 3 points each for the Lua and the Tcl modulefile, each loaded in every tool.
     assert with_beside == len(MODULE_TOOLS) * 6

@@ -53,7 +53,54 @@ def _parser() -> argparse.ArgumentParser:
     )
     key.add_argument("--json", action="store_true", help="machine-readable output")
     _add_wheels(commands)
+    _add_kernel(commands)
     return parser
+
+
+def _add_kernel(commands: Any) -> None:
+    kernel = commands.add_parser(
+        "kernel", help="Jupyter kernels that run a project through the module (also after a purge)"
+    )
+    actions = kernel.add_subparsers(dest="kernel_command", required=True, metavar="ACTION")
+    where = argparse.ArgumentParser(add_help=False)
+    place = where.add_mutually_exclusive_group()
+    place.add_argument(
+        "--user",
+        action="store_true",
+        help="your Jupyter data directory ($JUPYTER_DATA_DIR, else ~/.local/share/jupyter; "
+        "the default)",
+    )
+    place.add_argument(
+        "--prefix", type=Path, metavar="DIR", help="DIR/share/jupyter/kernels instead"
+    )
+    install = actions.add_parser(
+        "install",
+        parents=[where],
+        help="write a kernel for the project holding DIR, with the modules named",
+    )
+    install.add_argument("--name", help="the kernel's name (default: from the project and modules)")
+    install.add_argument("--display-name", help="the name Jupyter shows")
+    install.add_argument(
+        "--project", type=Path, default=Path("."), metavar="DIR", help="default: the cwd"
+    )
+    install.add_argument(
+        "--module",
+        dest="modules",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="M",
+        help="modules the kernel loads before the uv module (python/3.11 mpich/4.1.2 …)",
+    )
+    install.add_argument(
+        "--module-init",
+        metavar="FILE",
+        help="the module system's sh init script (default: the one of this shell)",
+    )
+    listing = actions.add_parser("list", parents=[where], help="the kernels uvmod wrote")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    remove = actions.add_parser("remove", parents=[where], help="remove a kernel uvmod wrote")
+    remove.add_argument("name", metavar="NAME")
 
 
 def _add_venv(commands: Any) -> None:
@@ -134,6 +181,23 @@ def _run(args: argparse.Namespace) -> int:
             args.names, args.requirement_files, args.project, args.arch, args.all_archs, args.python
         )
         return wheels(os.environ, query, as_json=args.json)
+    if args.command == "kernel":
+        from uvmod.commands import kernel
+
+        environ = dict(os.environ)
+        if args.kernel_command == "install":
+            request = kernel.InstallRequest(
+                name=args.name,
+                display_name=args.display_name,
+                project=args.project,
+                modules=[m for group in args.modules for m in group],
+                module_init=args.module_init,
+                prefix=args.prefix,
+            )
+            return kernel.install(environ, request)
+        if args.kernel_command == "list":
+            return kernel.list_kernels(environ, args.prefix, as_json=args.json)
+        return kernel.remove(environ, args.name, args.prefix)
     raise AssertionError(args.command)  # argparse only accepts the commands above
 
 

@@ -223,6 +223,22 @@ class PathsSection(_Section):
         kind="path template",
         meaning="where project environments live (`UVMOD_VENV_DEPOT`)",
     )
+    tools: PathTemplate = _key(
+        "${XDG_DATA_HOME:-${HOME}/.local/share}/uv/tools",
+        kind="path template",
+        meaning="`UV_TOOL_DIR`: where `uv tool install` puts each tool's environment. The "
+        "default is uv's own, so tools installed with and without the module are the same. Not "
+        "on scratch: the purge would break installed tools, which uv cannot rebuild "
+        "(docs/design.md#tools). Sites with a per-user space that is neither purged nor the home "
+        "quota set it there (`${WORK}/uv/tools`)",
+    )
+    tool_bin: PathTemplate = _key(
+        "${XDG_BIN_HOME:-${HOME}/.local/bin}",
+        kind="path template",
+        meaning="`UV_TOOL_BIN_DIR`: where `uv tool install` links the tools' commands; on `PATH` "
+        "while the module is loaded, after the module's own `bin/` (a `uv` there never hides "
+        "the wrapper)",
+    )
     purge_days: Annotated[int, Field(ge=1, le=36500)] | None = _key(
         None,
         kind="integer from 1 to 36500",
@@ -355,6 +371,23 @@ class PythonSection(_Section):
     )
 
 
+class JupyterSection(_Section):
+    """Jupyter kernels made by `uvmod kernel install` (docs/user-guide.md#jupyter). Jupyter
+    (and Open OnDemand's Jupyter app) starts a kernel without a login shell, so the kernel's
+    launcher sources the module system's sh init script before loading the modules."""
+
+    module_init: AbsolutePath | None = _key(
+        None,
+        kind="absolute path",
+        meaning="the POSIX-sh script that defines `module` on the compute nodes, e.g. "
+        "`/etc/profile.d/lmod.sh` when it also sets the default `MODULEPATH`. `uvmod kernel "
+        "install --module-init` overrides it. Without either: `$LMOD_PKG/init/sh` (Lmod) or "
+        "`$MODULESHOME/init/sh` (Environment Modules) of the shell running `uvmod kernel "
+        "install`. It is recorded in each kernel",
+        shown_default="found at `uvmod kernel install`",
+    )
+
+
 class SiteConfig(_Section):
     """Unknown keys are errors (with a suggestion when a known key is close, such as uv's
     hyphenated spellings: `only-binary` is `only_binary` here); every value is type-checked (a
@@ -368,6 +401,7 @@ class SiteConfig(_Section):
     wheelhouse: WheelhouseSection = Field(default_factory=WheelhouseSection)
     cache_key: CacheKeySection = Field(default_factory=CacheKeySection)
     python: PythonSection = Field(default_factory=PythonSection)
+    jupyter: JupyterSection = Field(default_factory=JupyterSection)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> SiteConfig:

@@ -44,6 +44,17 @@ class Layout:
         """`uvmod` for users (sh/uvmod.sh): the uvmod that built the tree, or module.uvmod."""
         return self.bin_dir / "uvmod"
 
+    @property
+    def kernel_launcher(self) -> PurePosixPath:
+        """What a Jupyter kernel of `uvmod kernel install` runs (sh/uvmod-kernel.sh); not on
+        PATH: only kernel.json names it."""
+        return self.install_dir / "libexec" / "uvmod-kernel"
+
+    @property
+    def modulefiles_dir(self) -> PurePosixPath:
+        """The directory to put on MODULEPATH (`module use`)."""
+        return PurePosixPath("modulefiles")
+
     def config_dir(self, arch: str) -> PurePosixPath:
         """The directory put on XDG_CONFIG_DIRS: uv reads `<dir>/uv/uv.toml` from it."""
         return self.install_dir / "etc" / arch
@@ -73,3 +84,11 @@ class Layout:
     def absolute(self, relative: PurePosixPath) -> str:
         """The path as users will see it once the tree is installed at the prefix."""
         return str(self.prefix / relative)
+
+    @classmethod
+    def of_home(cls, home: PurePosixPath, name: str, version: str) -> Layout | None:
+        """The layout of an installed tree from its install directory ($UVMOD_HOME), or None
+        when that directory is not `<prefix>/<name>/<version>`."""
+        if home.name != version or home.parent.name != name or len(home.parts) < 3:
+            return None
+        return cls(home.parent.parent, name, version)

@@ -103,8 +103,15 @@ def describe(config: SiteConfig, layout: Layout) -> ModuleDescription:
     if config.wheelhouse.constraints:
         # UV_CONSTRAINT is space-separated and read by `uv pip` only (DESIGN.md).
         actions.append(SetEnv("UV_CONSTRAINT", _literal(" ".join(config.wheelhouse.constraints))))
+    tool_bin = pathexpr.parse(config.paths.tool_bin)
     actions += [
+        # uv's own tool locations unless the site says otherwise (docs/design.md#tools).
+        SetEnv("UV_TOOL_DIR", pathexpr.parse(config.paths.tools)),
+        SetEnv("UV_TOOL_BIN_DIR", tool_bin),
         PrependPath("XDG_CONFIG_DIRS", etc_for_arch),
+        # The tools' commands before the module's bin/ is prepended, so bin/ ends up first: a
+        # `uv` in ~/.local/bin (uv's standalone installer puts one there) never hides the wrapper.
+        PrependPath("PATH", tool_bin),
         PrependPath("PATH", _literal(bin_dir)),
     ]
     module = config.module

@@ -88,6 +88,9 @@ def plan_tree(
             wrapper.render_uvmod(config.module.name, "" if program else uvmod_python, program),
             0o755,
         ),
+        PlannedFile(
+            layout.kernel_launcher, wrapper.render_kernel_launcher(config.module.name), 0o755
+        ),
     ]
     files.append(PlannedFile(layout.site_json, sitefacts.render_site_json(config, real_uv)))
     files += [PlannedFile(layout.uv_toml(arch), text) for arch, text in policies.items()]

@@ -52,6 +52,11 @@ PIP_WHEELS = Path(
 )
 
 
+# Wheels of jupyter_client and ipykernel with their dependencies, for this Python, downloaded by
+# .ci/run (`pip download --only-binary=:all:`): the wheelhouse of tests/test_kernel.py's site.
+JUPYTER_WHEELS = Path(os.environ.get("UVMOD_JUPYTER_WHEELS") or CI_CACHE / "jupyter-wheels")
+
+
 def need(condition: bool, reason: str) -> None:
     if condition:
         return
@@ -148,3 +153,14 @@ def pip_wheels() -> Path:
         f".venv/bin/pip download --dest {PIP_WHEELS} '.[test]' (UVMOD_PIP_WHEELS overrides)",
     )
     return PIP_WHEELS
+
+
+def jupyter_wheels() -> Path:
+    found = JUPYTER_WHEELS.is_dir() and any(JUPYTER_WHEELS.glob("ipykernel-*.whl"))
+    need(
+        found,
+        f"no ipykernel wheels in {JUPYTER_WHEELS}: run .ci/run, or .venv/bin/pip download "
+        f"--only-binary=:all: --dest {JUPYTER_WHEELS} jupyter_client ipykernel "
+        "(UVMOD_JUPYTER_WHEELS overrides)",
+    )
+    return JUPYTER_WHEELS

@@ -1,5 +1,6 @@
 """The POSIX-sh scripts of the module's bin/: a few assignments in front of a static body from
-sh/ (`uv`: sh/uvmod-key.sh + sh/uv-wrapper.sh; `uvx`: sh/uvx.sh; `uvmod`: sh/uvmod.sh)."""
+sh/ (`uv`: sh/uvmod-key.sh + sh/uv-wrapper.sh; `uvx`: sh/uvx.sh; `uvmod`: sh/uvmod.sh), and the
+Jupyter kernel launcher of libexec/ (sh/uvmod-kernel.sh)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,7 @@ def render_uvmod(module: str, python: str, program: str) -> str:
     return render_script(
         {"UVMOD_MODULE": module, "UVMOD_PYTHON": python, "UVMOD_PROGRAM": program}, "uvmod.sh"
     )
+
+
+def render_kernel_launcher(module: str) -> str:
+    return render_script({"UVMOD_MODULE": module}, "uvmod-kernel.sh")

@@ -91,12 +91,58 @@ local site = {
       value = { "manual" },
     },
     {
+      op = "setenv",
+      name = "UV_TOOL_DIR",
+      value = {
+        {
+          var = "XDG_DATA_HOME",
+          default = {
+            {
+              var = "HOME",
+            },
+            "/.local/share",
+          },
+        },
+        "/uv/tools",
+      },
+    },
+    {
+      op = "setenv",
+      name = "UV_TOOL_BIN_DIR",
+      value = {
+        {
+          var = "XDG_BIN_HOME",
+          default = {
+            {
+              var = "HOME",
+            },
+            "/.local/bin",
+          },
+        },
+      },
+    },
+    {
       op = "prepend_path",
       name = "XDG_CONFIG_DIRS",
       value = {
         "/opt/uvmod/uv-hpc/1.0/etc/",
         {
           arch = true,
+        },
+      },
+    },
+    {
+      op = "prepend_path",
+      name = "PATH",
+      value = {
+        {
+          var = "XDG_BIN_HOME",
+          default = {
+            {
+              var = "HOME",
+            },
+            "/.local/bin",
+          },
         },
       },
     },

@@ -1,34 +1,35 @@
 # shellcheck shell=sh
 # The phases of the uv wrapper: functions only, one per step of a uv call, which
 # sh/uv-wrapper.sh calls in order. uvmod pastes this text into the module's bin/uv after
-# sh/uvmod-key.sh and before sh/uv-wrapper.sh, behind generated assignments
+# sh/uv-start.sh and sh/uvmod-key.sh and before sh/uv-wrapper.sh, behind generated assignments
 # (uvmod/render/wrapper.py, wrapper_assignments) of:
 #   UVMOD_MODULE           the site's module name (uv-hpc), for messages
 #   UVMOD_REAL_UV          the real uv to exec
-#   UVMOD_ETC              <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
 #   UVMOD_BUILD_ID         changes whenever a policy file, the key settings or this code change
+#   UVMOD_RARE_LIBRARY     <install dir>/libexec/uv-rare.sh: the phases' rarely run parts
 #   UVMOD_KEY_VARIABLE     the cache-key variable (site cache_key.variable)
 #   UVMOD_KEY_PACKAGES     space-separated packages that get the key as an extra build variable
 #   UVMOD_KEY_MODULES      space-separated [cache_key].modules         } for the stale-key check
 #   UVMOD_KEY_FAMILY_VARS  variables naming each family's module       } of sh/uvmod-key.sh
 # and of the names and limits the Python side defines once (docs/design.md#one-home-for-each-rule):
 # the module's variables (UVMOD_*_VARIABLE, UVMOD_KEY_SOURCE_HOOK), the depot's file names
-# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED,
-# ..._TRASH), the name rule (UVMOD_DEPOT_TAG, UVMOD_HASH_GLOB: one '?' per hex digit kept,
-# UVMOD_READABLE_MAX, UVMOD_READABLE_EMPTY, UVMOD_NAME_PUNCTUATION), the key's spelling in paths
-# (UVMOD_KEY_PUNCTUATION, UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX), the
-# back-pointer's first line (UVMOD_MARKER_HEADER) and the workspace test (UVMOD_WORKSPACE_ERE).
+# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED),
+# the name rule (UVMOD_DEPOT_TAG, UVMOD_HASH_GLOB: one '?' per hex digit kept,
+# UVMOD_NAME_PUNCTUATION), the key's spelling in paths (UVMOD_KEY_PUNCTUATION,
+# UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX) and the workspace test
+# (UVMOD_WORKSPACE_ERE).
 #
 # It runs on every uv call, so: POSIX sh only, no Python, no subprocess on the common path.
 # Outside a project a call runs a few builtins and execs; inside a project it adds a few stat()s
-# and one builtin read (one sha256sum the first time: the depot name).
+# and one builtin read. What only the first call for a project or key, a stale key, `uv tool`
+# or a dry run needs is in sh/uv-rare.sh, which bin/uv reads only then (_uvmod_rare): the shell
+# reads every line of a script it reaches, so the common path stays as short to read as to run
+# (docs/design.md#the-wrapper).
 #
 # Each phase reads the results of the phases before it and sets its own, all in variables
 # starting with _uvmod_ (the list is in sh/uv-wrapper.sh); a phase returns 1 when the call
-# should go to uv unchanged. A test can paste this file behind the assignments, set the inputs
-# of one phase and call it (tests/test_wrapper_phases.py). Every file the wrapper writes goes
-# through _uvmod_write_atomic and the last-use stamp through _uvmod_touch: the one place to
-# check a depot path before it is written.
+# should go to uv unchanged. A test can paste these files behind the assignments, set the inputs
+# of one phase and call it (tests/test_wrapper_phases.py).
 
 _uvmod_say() {
   printf '%s\n' "$UVMOD_MODULE: $*" >&2
@@ -55,7 +56,7 @@ _uvmod_read_environment() {
   eval "_uvmod_depot=\${$UVMOD_DEPOT_VARIABLE-} _uvmod_arch=\${$UVMOD_ARCH_VARIABLE-}" \
     "_uvmod_source=\${$UVMOD_KEY_SOURCE_VARIABLE-} _uvmod_key=\${$UVMOD_KEY_VARIABLE-}" \
     "_uvmod_dry=\${$UVMOD_DRY_RUN_VARIABLE-}"
-  # What the report names, set by later phases (never inherited from the environment).
+  # What the dry run reports, set by later phases (never inherited from the environment).
   _uvmod_stale='' _uvmod_cmd='' _uvmod_config='' _uvmod_root='' _uvmod_env='' _uvmod_state=''
 }
 
@@ -71,18 +72,9 @@ _uvmod_exec() {
   exec "$UVMOD_REAL_UV" "$@"
 }
 
-# The dry run's answer on stdout: NAME=VALUE records, each ended by a NUL byte (a path may hold a
-# newline), first what the wrapper decided, then the variables uv would get (only those set).
-# `state` is what _uvmod_check_environment found: absent, unmarked, marked or damaged (a dry run
-# writes and moves nothing, so "unmarked" would be marked and "damaged" moved aside).
-_uvmod_report() {
-  printf '%s=%s\0' dry-run 1 command "$_uvmod_cmd" key "$_uvmod_key" stale "$_uvmod_stale" \
-    config "$_uvmod_config" project "$_uvmod_root" environment "$_uvmod_env" \
-    state "$_uvmod_state"
-  for _uvmod_var in UV_PROJECT_ENVIRONMENT VIRTUAL_ENV XDG_CONFIG_DIRS UV_LINK_MODE \
-    "$UVMOD_KEY_VARIABLE"; do
-    eval "[ -z \"\${$_uvmod_var+x}\" ] || printf '%s=%s\\0' $_uvmod_var \"\$$_uvmod_var\""
-  done
+# A dry run of what sh/uv-start.sh sends to uv at once.
+_uvmod_passthrough() {
+  [ -z "${_uvmod_plain-}" ] || _uvmod_exec "$@"
 }
 
 # Commands that never touch a project environment or build anything.
@@ -93,15 +85,30 @@ _uvmod_plain_command() {
   return 1
 }
 
-# `uv --version` and the plain commands, and any call without the module loaded (it sets the
-# depot variable), go to uv at once: this keeps `uv --version` within a few per cent of the real
-# binary. Not `tool`: `uv tool run` and `uvx` build packages, so they need the per-key uv.toml.
-_uvmod_passthrough() {
-  case ${1-} in
-    -V | --version | -h | --help) _uvmod_exec "$@" ;;
-  esac
-  if _uvmod_plain_command "${1-}" || [ -z "$_uvmod_depot" ]; then _uvmod_exec "$@"; fi
+# --- The rarely run parts: sh/uv-rare.sh -----------------------------------------------------
+# Each function of sh/uv-rare.sh the phases call has a stand-in here that reads the library
+# (which defines the real function over it) and calls it. The library must come from the same
+# build as this file: a module rebuilt while this command started ends it, rather than mixing
+# two builds' rules for names and per-key builds.
+_uvmod_rare() {
+  _uvmod_rare_build=''
+  if [ -r "$UVMOD_RARE_LIBRARY" ]; then
+    # shellcheck disable=SC1090 # sh/uv-rare.sh, checked on its own
+    . "$UVMOD_RARE_LIBRARY"
+    [ "$_uvmod_rare_build" != "$UVMOD_BUILD_ID" ] || return 0
+  fi
+  _uvmod_say "$UVMOD_RARE_LIBRARY is missing or from another build of $UVMOD_MODULE: the" \
+    "module was rebuilt while this command started (run it again), or is damaged (ask your" \
+    "administrator to rerun uvmod build-modulefiles)."
+  exit 1
 }
+_uvmod_report() { _uvmod_rare && _uvmod_report "$@"; }
+_uvmod_use_loaded_modules_key() { _uvmod_rare && _uvmod_use_loaded_modules_key "$@"; }
+_uvmod_write_per_key_files() { _uvmod_rare && _uvmod_write_per_key_files "$@"; }
+_uvmod_tool_link_mode() { _uvmod_rare && _uvmod_tool_link_mode "$@"; }
+_uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
+_uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
+_uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -174,33 +181,13 @@ _uvmod_scan_args() {
 # Without the Lmod hook (Environment Modules, or a site without the hook) the key was computed
 # when uv-hpc was loaded, and an MPI/CUDA module loaded or swapped later leaves it behind. The
 # check is builtins only (sh/uvmod-key.sh); with the hook the key is kept current, so it is
-# skipped. When stale, this call uses the key of the modules loaded *now* (one `sort` process,
-# only on this rare path), so builds and environments are never mixed across MPI stacks; the
-# shell's variable stays stale until uv-hpc is reloaded, and the message says so.
-# Returns 1 when the loaded modules give a key the wrapper refuses.
+# skipped. A stale key is replaced for this call (_uvmod_use_loaded_modules_key); returns 1
+# when the loaded modules give a key the wrapper refuses.
 _uvmod_follow_loaded_modules() {
   [ "$_uvmod_source" != "$UVMOD_KEY_SOURCE_HOOK" ] || return 0
   uvmod_key_current "$_uvmod_key" "${LOADEDMODULES-}" "$UVMOD_KEY_MODULES" \
     "$UVMOD_KEY_FAMILY_VARS" && return 0
-  uvmod_key_compute "${LOADEDMODULES-}" "$UVMOD_KEY_MODULES" "$UVMOD_KEY_FAMILY_VARS"
-  # shellcheck disable=SC2154 # uvmod_key_result: set by uvmod_key_compute (sh/uvmod-key.sh)
-  if ! _uvmod_key_is_safe "$uvmod_key_result"; then
-    _uvmod_say "the loaded modules give the cache key '$uvmod_key_result', which holds" \
-      "characters other than letters, digits and '$UVMOD_KEY_PUNCTUATION'; refusing to run uv" \
-      "with it."
-    return 1
-  fi
-  _uvmod_say "\$$UVMOD_KEY_VARIABLE='$_uvmod_key' does not match the MPI/CUDA modules loaded" \
-    "now; this command uses '$uvmod_key_result'. To update the variable too:" \
-    "module reload $UVMOD_MODULE (Environment Modules: module switch $UVMOD_MODULE)" \
-    "(see: uvmod key)."
-  _uvmod_key=$uvmod_key_result
-  _uvmod_stale=1
-  if [ -n "$_uvmod_key" ]; then
-    eval "$UVMOD_KEY_VARIABLE=\$_uvmod_key; export $UVMOD_KEY_VARIABLE"
-  else
-    unset "$UVMOD_KEY_VARIABLE"
-  fi
+  _uvmod_use_loaded_modules_key
 }
 
 # The key as one path component, into _uvmod_key_dir (uvmod/depot.py, key_dir): '/' spelled
@@ -221,43 +208,11 @@ _uvmod_key_dir_name() {
   _uvmod_key_dir=$UVMOD_KEY_DIR_PREFIX$_uvmod_key_dir
 }
 
-# --- Writing into the depot ----------------------------------------------------------------
-# FILE gets the output of the command after it, atomically: written to FILE.<pid>, renamed over
-# FILE once complete, so concurrent calls (which write the same bytes) and readers only ever see
-# a whole file. Status 1, and no temporary file left, when anything fails.
-_uvmod_write_atomic() {
-  _uvmod_w_file=$1
-  shift
-  _uvmod_w_tmp=$_uvmod_w_file.$$
-  if { [ -d "${_uvmod_w_file%/*}" ] || mkdir -p "${_uvmod_w_file%/*}"; } 2>/dev/null &&
-    { "$@" >"$_uvmod_w_tmp"; } 2>/dev/null && mv -f "$_uvmod_w_tmp" "$_uvmod_w_file" 2>/dev/null
-  then
-    return 0
-  fi
-  rm -f "$_uvmod_w_tmp" 2>/dev/null
-  return 1
-}
-
-# An empty FILE, or FILE emptied: its mtime is the last use.
-_uvmod_touch() {
-  { true >"$1"; } 2>/dev/null
-}
-
 # --- Per-key builds (docs/design.md#per-key-builds) ---------------------------------------
 # No env var or CLI flag sets extra-build-variables (docs/design.md#site-policy), so with a key
 # the wrapper hands uv another system uv.toml: the arch's site policy plus [extra-build-variables],
 # found first on XDG_CONFIG_DIRS for this one exec (uv reads only the first <dir>/uv/uv.toml of
-# that list). The variables do two things for each keyed package:
-#   the key variable   gives its built wheels their own shard of the uv cache per key;
-#   DIST_EXTRA_CONFIG  names a per-key setup.cfg moving setuptools' build directory to
-#                      build/uvmod-k-<key> inside the sdist's source tree. uv unpacks an sdist
-#                      once for all shards, and a build/ left by another key's build makes
-#                      setuptools pack that key's objects (https://github.com/astral-sh/uv/issues/16850).
-# uv's shard hash covers every variable's value, so the setup.cfg path depends on the key and
-# the depot only, never on the module build or the arch: rebuilding the module tree or moving
-# to another node type rebuilds nothing.
-# Both files live in the depot, not in UV_CACHE_DIR (`uv cache clean`/`prune` would delete
-# them) nor in $HOME (jobs should not write there), and are written again when purged:
+# that list), and a setup.cfg that uv.toml names (sh/uv-rare.sh writes both, once):
 #   <depot>/.uvmod-config/<build>/<arch>/k-<key>/uv/uv.toml
 #   <depot>/.uvmod-setuptools/k-<key>.cfg
 # Sets _uvmod_config to the directory put on XDG_CONFIG_DIRS ("" when none is).
@@ -266,102 +221,12 @@ _uvmod_per_key_config() {
   [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "$_uvmod_arch" ] || return 0
   _uvmod_c=$_uvmod_depot/$UVMOD_DEPOT_CONFIG/$UVMOD_BUILD_ID/$_uvmod_arch/$_uvmod_key_dir
   _uvmod_setup=$_uvmod_depot/$UVMOD_DEPOT_SETUPTOOLS/$_uvmod_key_dir.cfg
-  if [ ! -f "$_uvmod_setup" ] && [ -z "$_uvmod_dry" ] &&
-    ! _uvmod_write_atomic "$_uvmod_setup" _uvmod_print_setup_cfg; then
-    _uvmod_say "cannot write $_uvmod_setup; setuptools builds now may pack another key's objects"
-  fi
-  if [ ! -f "$_uvmod_c/uv/uv.toml" ]; then
-    # The setup.cfg path goes into a TOML basic string: a depot path with control characters
-    # is refused (it would not survive the module tool's eval anyway).
-    case $_uvmod_setup in
-      *[[:cntrl:]]*)
-        _uvmod_say "the depot path $_uvmod_depot holds control characters;" \
-          "wheels built now are not isolated per key"
-        return 0 ;;
-    esac
-    if [ -z "$_uvmod_dry" ] &&
-      ! _uvmod_write_atomic "$_uvmod_c/uv/uv.toml" _uvmod_print_uv_toml; then
-      _uvmod_say "cannot write $_uvmod_c/uv/uv.toml; wheels built now are not isolated per key"
-      return 0
-    fi
+  if [ ! -f "$_uvmod_setup" ] || [ ! -f "$_uvmod_c/uv/uv.toml" ]; then
+    _uvmod_write_per_key_files || return 0
   fi
   _uvmod_config=$_uvmod_c
   XDG_CONFIG_DIRS=$_uvmod_config${XDG_CONFIG_DIRS:+:$XDG_CONFIG_DIRS}
   export XDG_CONFIG_DIRS
-}
-
-# The build directory is relative: setuptools runs in the source tree, so every sdist (and
-# every version of it) gets its own per-key directory there, removed with the tree.
-_uvmod_print_setup_cfg() {
-  printf '# Written by the %s wrapper for %s=%s (docs/design.md#per-key-builds).\n' \
-    "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
-    printf '[build]\nbuild_base = build/uvmod-%s\n' "$_uvmod_key_dir"
-}
-
-_uvmod_print_uv_toml() {
-  _uvmod_toml_escape "$_uvmod_setup"
-  cat "$UVMOD_ETC/$_uvmod_arch/uv/uv.toml" &&
-    printf '\n# Added by the %s wrapper for %s=%s: built wheels of these packages get\n' \
-      "$UVMOD_MODULE" "$UVMOD_KEY_VARIABLE" "$_uvmod_key" &&
-    printf '# their own shard of the uv cache per key, and setuptools its own build\n' &&
-    printf '# directory (docs/design.md#per-key-builds).\n[extra-build-variables]\n' &&
-    for _uvmod_pkg in $UVMOD_KEY_PACKAGES; do  # validated names: split on spaces, no globs
-      printf '"%s" = { %s = "%s", DIST_EXTRA_CONFIG = "%s" }\n' "$_uvmod_pkg" \
-        "$UVMOD_KEY_VARIABLE" "$_uvmod_key" "$_uvmod_escaped"
-    done
-}
-
-# $1 with '\' and '"' escaped for a TOML basic string, into _uvmod_escaped.
-_uvmod_toml_escape() {
-  _uvmod_rest=$1
-  _uvmod_escaped=
-  while :; do
-    case $_uvmod_rest in
-      *[\\\"]*)
-        _uvmod_t=${_uvmod_rest%%[\\\"]*}
-        _uvmod_rest=${_uvmod_rest#"$_uvmod_t"}
-        _uvmod_escaped=$_uvmod_escaped$_uvmod_t\\${_uvmod_rest%"${_uvmod_rest#?}"}
-        _uvmod_rest=${_uvmod_rest#?} ;;
-      *)
-        _uvmod_escaped=$_uvmod_escaped$_uvmod_rest
-        break ;;
-    esac
-  done
-}
-
-# --- uv tool (docs/design.md#tools) --------------------------------------------------------
-# `uv tool ...` (and bin/uvx, which runs `uv tool uvx`) installs into uv's own tool
-# environments, never into the project's: it gets the key and the per-key uv.toml above, and
-# nothing of the depot below (docs/design.md#uvmod-and-uvx-on-path).
-# `uv tool install`/`upgrade` link from the cache into $UV_TOOL_DIR, which by default is not on
-# the cache's filesystem: uv then copies anyway, after a warning that suggests exporting
-# UV_LINK_MODE=copy, which would also make every project environment a copy. So for these two
-# only, and only across filesystems, this call gets UV_LINK_MODE=copy.
-_uvmod_tool_link_mode() {
-  case $_uvmod_sub in
-    install | upgrade) ;;
-    *) return 0 ;;
-  esac
-  [ -z "${UV_LINK_MODE-}" ] && [ -n "${UV_CACHE_DIR-}" ] && [ -n "${UV_TOOL_DIR-}" ] || return 0
-  # The nearest existing directory of each: neither needs to exist yet.
-  _uvmod_a=$UV_CACHE_DIR
-  while [ -n "$_uvmod_a" ] && [ ! -d "$_uvmod_a" ]; do _uvmod_a=${_uvmod_a%/*}; done
-  _uvmod_b=$UV_TOOL_DIR
-  while [ -n "$_uvmod_b" ] && [ ! -d "$_uvmod_b" ]; do _uvmod_b=${_uvmod_b%/*}; done
-  _uvmod_da=
-  _uvmod_db=
-  { read -r _uvmod_da && read -r _uvmod_db; } 2>/dev/null <<_uvmod_EOF
-$(stat -c %d -- "${_uvmod_a:-/}" "${_uvmod_b:-/}" 2>/dev/null)
-_uvmod_EOF
-  # Two device numbers that differ; anything else (stat failed) leaves uv's default.
-  case $_uvmod_da:$_uvmod_db in
-    *[!0-9:]* | :* | *:) ;;
-    *)
-      if [ "$_uvmod_da" != "$_uvmod_db" ]; then
-        UV_LINK_MODE=copy
-        export UV_LINK_MODE
-      fi ;;
-  esac
 }
 
 # --- Where project discovery starts: the physical cwd, or --directory, then --project ------
@@ -417,9 +282,9 @@ _uvmod_project_root() {
 # --- The environment's identity (docs/design.md#environment-depot) -------------------------
 # What tells one project environment from another: the key and the project's real path. Sets
 # _uvmod_identity, the text its depot name is a hash of (one line each: the key has no newline,
-# so the framing is one-to-one even for a path with one; the heredoc of _uvmod_hash_identity
-# adds the last newline), and _uvmod_index_entry, the file of the wrapper's index that remembers
-# that name: $depot/.uvmod-index/k-<key><root>/.uvmod-name, which mirrors the project path.
+# so the framing is one-to-one even for a path with one; the hash adds the last newline), and
+# _uvmod_index_entry, the file of the wrapper's index that remembers that name,
+# <depot>/.uvmod-index/k-<key><root>/.uvmod-name, which mirrors the project path.
 # uvmod/depot.py (identity, index_entry) is the Python twin.
 _uvmod_identity() {
   _uvmod_identity="$UVMOD_DEPOT_TAG
@@ -431,66 +296,19 @@ $_uvmod_root"
 
 # --- The depot name: <readable>-<16 hex of sha256(identity)> -------------------------------
 # The name is a pure function of the identity, remembered in the index so that after the first
-# call a builtin `read` replaces the sha256sum process (about 1 ms, a twentieth of `uv run`).
-# A missing or malformed entry is recomputed; a purged index just costs one sha256sum again.
-# Sets _uvmod_name; returns 1 when sha256sum fails.
+# call a builtin `read` replaces the sha256sum process of _uvmod_new_name (about 1 ms, a
+# twentieth of `uv run`). A missing or malformed entry is computed again; a purged index just
+# costs one sha256sum again. Sets _uvmod_name; returns 1 when sha256sum fails.
 _uvmod_depot_name() {
   _uvmod_name=
   { read -r _uvmod_name <"$_uvmod_index_entry"; } 2>/dev/null
   _uvmod_hash=${_uvmod_name##*-}
+  # shellcheck disable=SC2254 # the glob is meant as a pattern: one '?' per hex digit
   case $_uvmod_name:$_uvmod_hash in
-    *[!:A-Za-z0-9$UVMOD_NAME_PUNCTUATION]* | .* | -* | *:*[!0-9a-f]*) _uvmod_name= ;;
+    *[!:A-Za-z0-9$UVMOD_NAME_PUNCTUATION]* | .* | -* | *:*[!0-9a-f]*) ;;
     *-$UVMOD_HASH_GLOB:$UVMOD_HASH_GLOB) return 0 ;;
-    *) _uvmod_name= ;;
   esac
-  _uvmod_hash_identity || return 1
-  _uvmod_readable_part "${_uvmod_root##*/}"
-  _uvmod_name=$_uvmod_readable-$_uvmod_hash
-  [ -n "$_uvmod_dry" ] ||
-    _uvmod_write_atomic "$_uvmod_index_entry" printf '%s\n' "$_uvmod_name" || :
-}
-
-# sha256sum: cksum is POSIX but a 32-bit CRC (collisions at ~65,000 projects); sha256sum is in
-# GNU coreutils >= 6.0 (2006), on every Linux cluster node; the first UVMOD_HASH_GLOB hex
-# digits (64 bits) are plenty. Heredoc, not a pipe: one process fewer. Sets _uvmod_hash.
-_uvmod_hash_identity() {
-  _uvmod_sum=$(sha256sum <<_uvmod_EOF
-$_uvmod_identity
-_uvmod_EOF
-  ) 2>/dev/null
-  _uvmod_sum=${_uvmod_sum%% *}
-  if [ ${#_uvmod_sum} -ne 64 ]; then
-    _uvmod_say "sha256sum failed; using uv's default environment location"
-    return 1
-  fi
-  # shellcheck disable=SC2295 # the glob is meant as a pattern: one '?' per character
-  _uvmod_t=${_uvmod_sum#$UVMOD_HASH_GLOB}
-  _uvmod_hash=${_uvmod_sum%"$_uvmod_t"}
-}
-
-# The readable part of a name, from the root's last component $1, into _uvmod_readable: every
-# run of bytes outside letters, digits and UVMOD_NAME_PUNCTUATION made one '_', at most
-# UVMOD_READABLE_MAX characters, a leading '.' made '_' (depot entries starting with '.' are
-# uvmod's own), UVMOD_READABLE_EMPTY when nothing is left.
-_uvmod_readable_part() {
-  _uvmod_rest=$1
-  _uvmod_readable=
-  _uvmod_bad=
-  while [ -n "$_uvmod_rest" ] && [ ${#_uvmod_readable} -lt "$UVMOD_READABLE_MAX" ]; do
-    _uvmod_t=${_uvmod_rest#?}
-    _uvmod_ch=${_uvmod_rest%"$_uvmod_t"}
-    _uvmod_rest=$_uvmod_t
-    case $_uvmod_ch in
-      [A-Za-z0-9$UVMOD_NAME_PUNCTUATION]) _uvmod_readable=$_uvmod_readable$_uvmod_ch _uvmod_bad= ;;
-      *)
-        [ -n "$_uvmod_bad" ] || _uvmod_readable=${_uvmod_readable}_
-        _uvmod_bad=1 ;;
-    esac
-  done
-  case $_uvmod_readable in
-    '') _uvmod_readable=$UVMOD_READABLE_EMPTY ;;
-    .*) _uvmod_readable=_${_uvmod_readable#.} ;;
-  esac
+  _uvmod_new_name
 }
 
 # --- Back-pointer, last use, purge damage (docs/design.md#environment-depot) ---------------
@@ -526,22 +344,9 @@ _uvmod_check_environment() {
   fi
 }
 
-# A new environment uv made: the back-pointer (what uvmod/depot.py read_marker reads), then its
-# first use. Everything uvmod keeps in an environment it writes here.
-_uvmod_mark_environment() {
-  _uvmod_write_atomic "$_uvmod_marker" \
-    printf '%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" "$_uvmod_key" "$_uvmod_root" &&
-    _uvmod_touch "$_uvmod_used"
-}
-
-_uvmod_move_aside() {
-  _uvmod_trash=$_uvmod_depot/$UVMOD_DEPOT_TRASH/$_uvmod_name.$$
-  if mkdir -p "$_uvmod_depot/$UVMOD_DEPOT_TRASH" && mv "$_uvmod_env" "$_uvmod_trash" 2>/dev/null
-  then
-    _uvmod_say "$_uvmod_env was partly deleted (most likely by the scratch purge);" \
-      "moved it to $_uvmod_trash and uv will create a fresh one." \
-      "'uvmod venv gc --yes' deletes the old copy."
-  fi
+# An empty FILE, or FILE emptied: its mtime is the last use.
+_uvmod_touch() {
+  { true >"$1"; } 2>/dev/null
 }
 
 # --- What uv gets (docs/design.md#environment-depot) ---------------------------------------

@@ -1,8 +1,8 @@
 # shellcheck shell=sh
-# The uv wrapper's flow: bin/uv is `#!/bin/sh`, a marker, generated assignments, then
-# sh/uvmod-key.sh and sh/uv-phases.sh (functions only), then this text, which calls the phases
-# in order (docs/design.md#the-wrapper). Every phase is a function of sh/uv-phases.sh; each ends
-# the call with _uvmod_exec (uv, or the dry run's report) as soon as nothing is left to decide.
+# The uv wrapper's flow: bin/uv is `#!/bin/sh`, a marker, generated assignments, sh/uv-start.sh
+# (the calls that need nothing else), sh/uvmod-key.sh and sh/uv-phases.sh (functions only),
+# then this text, which calls the phases in order (docs/design.md#the-wrapper). Each phase
+# ends the call with _uvmod_exec (uv, or the dry run's report) once nothing is left to decide.
 #
 # The results each phase leaves for the next ones:
 #   _uvmod_save_shell         _uvmod_lc*, _uvmod_pwd*, _uvmod_oldpwd* (given back by _uvmod_exec)
@@ -11,6 +11,7 @@
 #   _uvmod_follow_loaded_modules  _uvmod_key (the key of the modules loaded now), _uvmod_stale
 #   _uvmod_key_dir_name       _uvmod_key_dir
 #   _uvmod_per_key_config     _uvmod_config (and XDG_CONFIG_DIRS)
+#   _uvmod_tool_link_mode     UV_LINK_MODE, for `uv tool install`/`upgrade` across filesystems
 #   _uvmod_discovery_start    _uvmod_start
 #   _uvmod_project_root       _uvmod_root
 #   _uvmod_identity           _uvmod_identity, _uvmod_index_entry
@@ -28,8 +29,12 @@ if _uvmod_plain_command "$_uvmod_cmd"; then _uvmod_exec "$@"; fi
 _uvmod_follow_loaded_modules || exit 2
 _uvmod_key_dir_name
 _uvmod_per_key_config
+# `uv tool` (and bin/uvx): uv's own tool environments, never the project's.
+# shellcheck disable=SC2154 # _uvmod_sub: set by _uvmod_scan_args (sh/uv-phases.sh)
 if [ "$_uvmod_cmd" = tool ]; then
-  _uvmod_tool_link_mode
+  case $_uvmod_sub in
+    install | upgrade) _uvmod_tool_link_mode ;;
+  esac
   _uvmod_exec "$@"
 fi
 # The user chose an environment themselves (the documented opt-out): leave it alone.

@@ -48,6 +48,12 @@ class InstallDir(Generic[P]):
         return self.root / "libexec" / "uvmod-kernel"
 
     @property
+    def wrapper_library(self) -> P:
+        """The wrapper's rarely run parts (sh/uv-rare.sh), which bin/uv reads when it needs
+        them; not on PATH."""
+        return self.root / "libexec" / "uv-rare.sh"
+
+    @property
     def etc_dir(self) -> P:
         return self.root / "etc"
 
@@ -107,6 +113,10 @@ class Layout:
     @property
     def kernel_launcher(self) -> PurePosixPath:
         return self.install.kernel_launcher
+
+    @property
+    def wrapper_library(self) -> PurePosixPath:
+        return self.install.wrapper_library
 
     @property
     def modulefiles_dir(self) -> PurePosixPath:

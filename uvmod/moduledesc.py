@@ -93,6 +93,7 @@ class WrapperSpec:
 
     real_uv: str  # the uv it execs
     etc_dir: str  # absolute <install dir>/etc, holding each <arch>/uv/uv.toml
+    library: str  # absolute path of its rarely run parts (libexec/uv-rare.sh)
 
 
 @dataclass(frozen=True)
@@ -183,5 +184,9 @@ def describe(
         policies=tuple(
             ArchPolicy(arch, policy(config, arch, missing_dirs)) for arch in config.archs
         ),
-        wrapper=WrapperSpec(real_uv=real_uv, etc_dir=etc_dir),
+        wrapper=WrapperSpec(
+            real_uv=real_uv,
+            etc_dir=etc_dir,
+            library=layout.absolute(layout.wrapper_library),
+        ),
     )

@@ -9,6 +9,7 @@ follows):
     ModuleDescription ─► render.uvtoml ─────────────────────► etc/<arch>/uv/uv.toml
                       ─► render.wrapper.build_id (+ those) ─► build id
                       ─► render.wrapper (+ build id) ───────► bin/uv, bin/uvx, bin/uvmod,
+                                                               libexec/uv-rare.sh,
                                                                libexec/uvmod-kernel
                       ─► render.table ─► render.lua ────────► modulefiles/<name>/<ver>.lua,
                                      │                         lmod/uvmod_hooks.lua
@@ -56,6 +57,8 @@ def plan_tree(
     build = wrapper.build_id(description, policies.values())
     program = config.module.uvmod or ""
     files = [
+        # The library before the wrapper that reads it.
+        PlannedFile(layout.wrapper_library, wrapper.render_wrapper_library(description, build)),
         PlannedFile(layout.wrapper, wrapper.render_wrapper(description, build), 0o755),
         PlannedFile(layout.uvx, wrapper.render_uvx(layout.absolute(layout.wrapper)), 0o755),
         PlannedFile(

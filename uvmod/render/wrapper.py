@@ -1,6 +1,7 @@
 """The POSIX-sh scripts of the module's bin/: a few assignments in front of static bodies from
-sh/ (`uv`: sh/uvmod-key.sh + sh/uv-phases.sh + sh/uv-wrapper.sh; `uvx`: sh/uvx.sh; `uvmod`:
-sh/uvmod.sh), and the Jupyter kernel launcher of libexec/ (sh/uvmod-kernel.sh).
+sh/ (`uv`: sh/uv-start.sh + sh/uvmod-key.sh + sh/uv-phases.sh + sh/uv-wrapper.sh, and its
+library libexec/uv-rare.sh: sh/uv-rare.sh; `uvx`: sh/uvx.sh; `uvmod`: sh/uvmod.sh), and the
+Jupyter kernel launcher of libexec/ (sh/uvmod-kernel.sh).
 
 The wrapper's assignments carry the site's values (from the module description) and every name
 or limit its body shares with the Python side (uvmod/depot.py, uvmod/moduledesc.py,
@@ -10,14 +11,19 @@ uvmod/cachekey.py): the body spells none of them (docs/design.md#one-home-for-ea
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
+from pathlib import PurePosixPath
 
 from uvmod import __version__, depot
 from uvmod.cachekey import family_variables
+from uvmod.kernelspec import FORMAT as KERNEL_FORMAT
+from uvmod.layout import InstallDir
 from uvmod.moduledesc import (
     ARCH_VARIABLE,
     DEPOT_VARIABLE,
     DRY_RUN_VARIABLE,
+    HOME_VARIABLE,
     KEY_SOURCE_HOOK,
     KEY_SOURCE_VARIABLE,
     ModuleDescription,
@@ -30,23 +36,37 @@ def sh_quote(value: str) -> str:
     return "'" + value.replace("'", "'\"'\"'") + "'"
 
 
-def render_script(assignments: Mapping[str, str], *bodies: str) -> str:
+def render_script(assignments: Mapping[str, str], *bodies: str, comments: bool = True) -> str:
     """`#!/bin/sh`, the marker, one `NAME='value'` line per assignment, then the bodies (names of
-    files in sh/) in order."""
+    files in sh/) in order; with comments=False, the bodies without their comment lines."""
     lines = [
         "#!/bin/sh",
         f"# {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.",
     ]
+    if not comments:
+        lines += [
+            "# The code of these files of uvmod, without their comments (they explain it, and",
+            "# uvmod docs/design.md#the-wrapper says why they are left out here):",
+            "#   " + " ".join(f"sh/{body}" for body in bodies),
+        ]
     lines += [f"{name}={sh_quote(value)}" for name, value in assignments.items()]
-    return "\n".join(lines) + "\n" + "".join(packaged_text("sh", body) for body in bodies)
+    texts = (packaged_text("sh", body) for body in bodies)
+    return (
+        "\n".join(lines)
+        + "\n"
+        + "".join(text if comments else without_comment_lines(text) for text in texts)
+    )
 
 
-# The key library and the phases are functions only and come first; sh/uv-wrapper.sh calls
-# them. All stay real files that `sh -n` and shellcheck check on their own.
-WRAPPER_BODIES = ("uvmod-key.sh", "uv-phases.sh", "uv-wrapper.sh")
+# sh/uv-start.sh first (it execs before the rest is even read), then the key library and the
+# phases (functions only), then sh/uv-wrapper.sh, which calls them. The rarely run phases are a
+# file of their own, read only when needed. All stay real files that `sh -n` and shellcheck
+# check on their own.
+WRAPPER_BODIES = ("uv-start.sh", "uvmod-key.sh", "uv-phases.sh", "uv-wrapper.sh")
+LIBRARY_BODY = "uv-rare.sh"
 
-# The shared names and limits, the same for every site.
-SHARED_ASSIGNMENTS: dict[str, str] = {
+# The shared names and limits, the same for every site: those bin/uv reads...
+WRAPPER_CONSTANTS: dict[str, str] = {
     "UVMOD_DEPOT_VARIABLE": DEPOT_VARIABLE,
     "UVMOD_ARCH_VARIABLE": ARCH_VARIABLE,
     "UVMOD_KEY_SOURCE_VARIABLE": KEY_SOURCE_VARIABLE,
@@ -63,21 +83,24 @@ SHARED_ASSIGNMENTS: dict[str, str] = {
     "UVMOD_DEPOT_INDEX_NAME": depot.INDEX_NAME,
     "UVMOD_DEPOT_MARKER": depot.MARKER,
     "UVMOD_DEPOT_LAST_USED": depot.LAST_USED,
-    "UVMOD_DEPOT_TRASH": depot.TRASH,
     "UVMOD_DEPOT_TAG": depot.DEPOT_TAG,
     # One `?` per hex digit of the name's hash: a sh pattern both takes and checks that many.
     "UVMOD_HASH_GLOB": "?" * depot.HASH_CHARS,
+    "UVMOD_NAME_PUNCTUATION": depot.NAME_PUNCTUATION,
+    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
+}
+# ...and those only its library reads (bin/uv's are there too: the library is read by bin/uv).
+LIBRARY_CONSTANTS: dict[str, str] = {
+    "UVMOD_DEPOT_TRASH": depot.TRASH,
     "UVMOD_READABLE_MAX": str(depot.READABLE_MAX),
     "UVMOD_READABLE_EMPTY": depot.READABLE_EMPTY,
-    "UVMOD_NAME_PUNCTUATION": depot.NAME_PUNCTUATION,
     "UVMOD_MARKER_HEADER": depot.MARKER_HEADER,
-    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
 }
 
 
 def body() -> str:
-    """The uv wrapper's static part (the build id covers it)."""
-    return "".join(packaged_text("sh", name) for name in WRAPPER_BODIES)
+    """The uv wrapper's static part, its library included (the build id covers it)."""
+    return "".join(packaged_text("sh", name) for name in (*WRAPPER_BODIES, LIBRARY_BODY))
 
 
 def build_id(desc: ModuleDescription, policies: Iterable[str]) -> str:
@@ -101,8 +124,8 @@ def wrapper_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
     return {
         "UVMOD_MODULE": desc.name,
         "UVMOD_REAL_UV": desc.wrapper.real_uv,
-        "UVMOD_ETC": desc.wrapper.etc_dir,
         "UVMOD_BUILD_ID": build,
+        "UVMOD_RARE_LIBRARY": desc.wrapper.library,
         "UVMOD_KEY_VARIABLE": key.variable,
         # Package names are validated ([A-Za-z0-9._-]), so the wrapper may split on spaces.
         "UVMOD_KEY_PACKAGES": " ".join(key.packages),
@@ -110,12 +133,56 @@ def wrapper_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
         "UVMOD_KEY_FAMILY_VARS": " ".join(
             variable for family in key.families for variable in family_variables(family)
         ),
-        **SHARED_ASSIGNMENTS,
+        **WRAPPER_CONSTANTS,
     }
 
 
+def library_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
+    """The values only the wrapper's library reads (their meaning: the header of
+    sh/uv-rare.sh)."""
+    return {"_uvmod_rare_build": build, "UVMOD_ETC": desc.wrapper.etc_dir, **LIBRARY_CONSTANTS}
+
+
+_HEREDOC = re.compile(r"<<-?\\s*(['\"]?)(\\w+)\\1")
+
+
+def without_comment_lines(text: str) -> str:
+    """`text` without its lines that are only a comment, but for shellcheck directives and the
+    lines of here-documents (which are data). The shell reads every line of bin/uv it reaches,
+    comments included, on every uv call: this takes about 0.05 ms off each
+    (docs/design.md#the-wrapper). The comments stay in sh/, which bin/uv's header names."""
+    kept = []
+    delimiter = None
+    for line in text.splitlines(keepends=True):
+        if delimiter is not None:
+            kept.append(line)
+            if line.rstrip("\n") == delimiter:
+                delimiter = None
+            continue
+        stripped = line.lstrip()
+        if stripped.startswith("#") and not stripped.startswith("# shellcheck "):
+            continue
+        kept.append(line)
+        match = _HEREDOC.search(line)
+        if match:
+            delimiter = match.group(2)
+    return "".join(kept)
+
+
 def render_wrapper(desc: ModuleDescription, build: str) -> str:
-    return render_script(wrapper_assignments(desc, build), *WRAPPER_BODIES)
+    return render_script(wrapper_assignments(desc, build), *WRAPPER_BODIES, comments=False)
+
+
+def render_wrapper_library(desc: ModuleDescription, build: str) -> str:
+    """libexec/uv-rare.sh: read by bin/uv (`.`), never run, so no `#!` line. Its assignments
+    come last, so that the body's shellcheck directives are the file's first lines; they include
+    the build it belongs to, which bin/uv checks before using it."""
+    assignments = library_assignments(desc, build)
+    return (
+        f"# {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
+        + packaged_text("sh", LIBRARY_BODY)
+        + "".join(f"{name}={sh_quote(value)}\n" for name, value in assignments.items())
+    )
 
 
 def render_uvx(wrapper: str) -> str:
@@ -129,4 +196,12 @@ def render_uvmod(module: str, python: str, program: str) -> str:
 
 
 def render_kernel_launcher(module: str) -> str:
-    return render_script({"UVMOD_MODULE": module}, "uvmod-kernel.sh")
+    return render_script(
+        {
+            "UVMOD_MODULE": module,
+            "UVMOD_KERNEL_FORMAT": str(KERNEL_FORMAT),
+            "UVMOD_HOME_VARIABLE": HOME_VARIABLE,
+            "UVMOD_HOME_WRAPPER": str(InstallDir(PurePosixPath()).wrapper),
+        },
+        "uvmod-kernel.sh",
+    )

@@ -80,9 +80,9 @@ def user_config_file(environ: Mapping[str, str]) -> Path:
 
 
 def expected_system_file(ctx: Context) -> Path | None:
-    if ctx.facts.home is None or ctx.arch is None:
+    if ctx.facts.install is None or ctx.arch is None:
         return None
-    return ctx.facts.home / "etc" / ctx.arch / "uv" / "uv.toml"
+    return ctx.facts.install.uv_toml(ctx.arch)
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -167,7 +167,7 @@ def scan(depot_path: Path) -> Iterator[Entry]:
     if trash.is_dir():
         for child in sorted(trash.iterdir()):
             if child.is_dir() and not child.is_symlink():
-                # Moved aside as <name>.<pid> (sh/uv-wrapper.sh).
+                # Moved aside as <name>.<pid> (sh/uv-rare.sh, _uvmod_move_aside).
                 name = child.name.rpartition(".")[0] or child.name
                 yield _entry(child, trash=True, indexed=index.get(name))
 

@@ -437,3 +437,33 @@ def test_venv_path_is_the_wrappers_answer(
     out = capsys.readouterr().out.strip()
     assert out == str(found.path)
     assert out == str(Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "openmpi/4.1.5"))
+
+
+def test_bin_uv_loses_only_comment_lines() -> None:
+    """bin/uv carries its bodies' code without their comment lines: a here-document's lines are
+    data and stay, and so do shellcheck's directives."""
+    from uvmod.render.wrapper import without_comment_lines
+
+    text = (
+        "# a comment\n"
+        "  # an indented one\n"
+        "# shellcheck disable=SC2154 # kept\n"
+        "x=1  # a trailing comment stays with its code\n"
+        "cat <<'EOF'\n"
+        "# data, not a comment\n"
+        "EOF\n"
+        "cat <<-_uvmod_EOF\n"
+        "# more data\n"
+        "_uvmod_EOF\n"
+        "# gone again\n"
+    )
+    assert without_comment_lines(text) == (
+        "# shellcheck disable=SC2154 # kept\n"
+        "x=1  # a trailing comment stays with its code\n"
+        "cat <<'EOF'\n"
+        "# data, not a comment\n"
+        "EOF\n"
+        "cat <<-_uvmod_EOF\n"
+        "# more data\n"
+        "_uvmod_EOF\n"
+    )

@@ -143,7 +143,7 @@ def library_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
     return {"_uvmod_rare_build": build, "UVMOD_ETC": desc.wrapper.etc_dir, **LIBRARY_CONSTANTS}
 
 
-_HEREDOC = re.compile(r"<<-?\\s*(['\"]?)(\\w+)\\1")
+_HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)(\w+)\2")
 
 
 def without_comment_lines(text: str) -> str:
@@ -153,10 +153,11 @@ def without_comment_lines(text: str) -> str:
     (docs/design.md#the-wrapper). The comments stay in sh/, which bin/uv's header names."""
     kept = []
     delimiter = None
+    tabs = False  # `<<-` strips leading tabs from the lines, the closing one included
     for line in text.splitlines(keepends=True):
         if delimiter is not None:
             kept.append(line)
-            if line.rstrip("\n") == delimiter:
+            if (line.lstrip("\t") if tabs else line).rstrip("\n") == delimiter:
                 delimiter = None
             continue
         stripped = line.lstrip()
@@ -165,7 +166,7 @@ def without_comment_lines(text: str) -> str:
         kept.append(line)
         match = _HEREDOC.search(line)
         if match:
-            delimiter = match.group(2)
+            tabs, delimiter = bool(match.group(1)), match.group(3)
     return "".join(kept)
 
 

@@ -72,9 +72,10 @@ _uvmod_exec() {
   exec "$UVMOD_REAL_UV" "$@"
 }
 
-# A dry run of what sh/uv-start.sh sends to uv at once.
+# What sh/uv-start.sh sends to uv at once (here for a dry run), and the plain commands, before
+# anything is checked: `uv cache clean` works whatever the key variable holds.
 _uvmod_passthrough() {
-  [ -z "${_uvmod_plain-}" ] || _uvmod_exec "$@"
+  if [ -n "${_uvmod_plain-}" ] || _uvmod_plain_command "${1-}"; then _uvmod_exec "$@"; fi
 }
 
 # Commands that never touch a project environment or build anything.

@@ -409,6 +409,16 @@ def test_dry_run_of_a_call_that_goes_to_uv_unchanged(
     assert answer.get("UV_PROJECT_ENVIRONMENT", "") == extra.get("UV_PROJECT_ENVIRONMENT", "")
 
 
+@pytest.mark.parametrize("args", [["cache", "clean"], ["--version"], ["help", "sync"]])
+def test_plain_commands_run_whatever_the_key_holds(
+    site: tuple[Path, dict[str, str], Path], args: list[str]
+) -> None:
+    wrapper, env, project = site
+    seen = run_wrapper(wrapper, args, cwd=project, env={**env, "UVMOD_CACHE_KEY": "a b"})
+    assert seen.returncode == 0 and seen.argv == args and seen.stderr == ""
+    assert "UV_PROJECT_ENVIRONMENT" not in seen.env
+
+
 def test_dry_run_refuses_what_the_call_refuses(site: tuple[Path, dict[str, str], Path]) -> None:
     wrapper, env, project = site
     with pytest.raises(dryrun.WrapperRefused, match="refusing to run uv"):

@@ -254,7 +254,7 @@ _uvmod_move_aside() {
       "'uvmod venv gc --yes' deletes the old copy."
   fi
 }
-_uvmod_rare_build='5f279464a385933c'
+_uvmod_rare_build='23d581fb99b2801e'
 UVMOD_ETC='/opt/uvmod/uv-hpc/1.0/etc'
 UVMOD_DEPOT_TRASH='.uvmod-trash'
 UVMOD_READABLE_MAX='48'

@@ -2,10 +2,11 @@
 --
 -- uvmod pastes this text after the generated `local site = {...}` table of both files
 -- (uvmod/render/lua.py), so the modulefile and the hook compute the key with the same code.
--- uvmod/cachekey.py is the Python twin (`uvmod key`); tests/test_cache_key.py runs both on the
--- same inputs, so keep the rules below in step with it.
+-- uvmod/cachekey.py (`uvmod key`), tcl/cache_key.tcl and sh/uvmod-key.sh are its twins:
+-- tests/test_cache_key.py runs one table of generated cases through all four, so keep the rule
+-- below in step with them (docs/design.md#cache-key).
 --
--- The key (DESIGN.md): the full names (`name/version`) of the loaded modules that are named in
+-- The key: the full names (`name/version`) of the loaded modules that are named in
 -- `cache_key.modules` or hold one of `cache_key.families`, sorted, joined with ",";
 -- "" when there are none.
 

@@ -1,7 +1,8 @@
 -- Body of the uv-hpc Lmod modulefile.
 --
--- uvmod prepends a generated `local site = {...}` table (see uvmod/render/lua.py) and this
--- text follows it unchanged, so this file is real Lua that `luac -p` checks on its own.
+-- uvmod prepends a generated `local site = {...}` table (the data table of uvmod/render/table.py,
+-- spelled by uvmod/render/lua.py) and lua/cache_key.lua, and this text follows unchanged, so
+-- this file is real Lua that `luac -p` checks on its own.
 -- Everything site-specific is data in `site`; the logic here is the same for every site.
 -- Only functions of Lmod's modulefile sandbox are used (os.getenv, io.open, string.*).
 
@@ -9,31 +10,32 @@ local function trim(s)
   return (s:gsub("^%s+", ""):gsub("%s+$", ""))
 end
 
--- Expand a path template: strings, {var=NAME, default={...}} (shell `${NAME:-default}`
--- semantics: empty counts as unset) and {arch=true}.
+-- Expand a path template: a list of parts tagged by `kind`: {kind="text", text=S},
+-- {kind="env", name=NAME, default={...}} (shell `${NAME:-default}` semantics: empty counts as
+-- unset) and {kind="arch"}.
 -- A ${NAME} without default that is unset only fails `module load`: unloading must always
 -- work (the value of a setenv does not matter then), and `module show`, `help`, `whatis` and
 -- `spider` (and a spider cache built by an admin without $SCRATCH) show the template itself.
 local function expand(parts, arch, what)
   local out = {}
   for _, part in ipairs(parts) do
-    if type(part) == "string" then
-      out[#out + 1] = part
-    elseif part.arch then
+    if part.kind == "text" then
+      out[#out + 1] = part.text
+    elseif part.kind == "arch" then
       out[#out + 1] = arch
     else
-      local value = os.getenv(part.var)
+      local value = os.getenv(part.name)
       if value == nil or value == "" then
         if part.default ~= nil then
           value = expand(part.default, arch, what)
         elseif mode() == "load" then
-          LmodError(site.name .. ": " .. what .. " needs $" .. part.var ..
+          LmodError(site.name .. ": " .. what .. " needs $" .. part.name ..
                     ", which is not set; set it or ask your administrator")
           return ""
         elseif mode() == "unload" then
           return ""
         else
-          value = "${" .. part.var .. "}"
+          value = "${" .. part.name .. "}"
         end
       end
       out[#out + 1] = value
@@ -119,14 +121,14 @@ local spider = mode_now == "spider"
 
 local function is_literal(parts)
   for _, part in ipairs(parts) do
-    if type(part) ~= "string" then return false end
+    if part.kind ~= "text" then return false end
   end
   return true
 end
 
 -- On unload, remove exactly what load added even if the override or cpuinfo changed since.
 local arch = nil
-if mode() == "unload" then arch = os.getenv("UVMOD_ARCH") end
+if mode() == "unload" then arch = os.getenv(site.arch.variable) end
 if (arch == nil or arch == "") and not spider then arch = detect_arch() end
 
 for _, action in ipairs(site.actions) do
@@ -151,7 +153,7 @@ local function family_members(families)
   for _, fam in ipairs(families) do
     -- Lmod exports the short name of the module holding a family as LMOD_FAMILY_<NAME>
     -- (MT.lua, setfamily); os.getenv sees values set earlier in the same command too.
-    local member = os.getenv("LMOD_FAMILY_" .. fam:upper())
+    local member = os.getenv(site.cache_key.lmod_family_prefix .. fam:upper())
     if member ~= nil and member ~= "" then members[#members + 1] = member end
   end
   return members
@@ -177,5 +179,5 @@ else
   else
     setenv(key_spec.variable, key)
   end
-  setenv(key_spec.source_variable, "load")
+  setenv(key_spec.source_variable, key_spec.source_load)
 end

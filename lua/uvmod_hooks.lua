@@ -85,7 +85,7 @@ local function uvmod_finalize()
   local key = compute_cache_key(spec, loaded, members)
   if key == "" then key = nil end
   put(varT, spec.variable, key)
-  put(varT, spec.source_variable, "hook")
+  put(varT, spec.source_variable, spec.source_hook)
 end
 
 -- The functions already registered for hook `name`, from the table that Hook.lua keeps local

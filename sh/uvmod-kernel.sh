@@ -1,6 +1,11 @@
+# shellcheck shell=sh
 # Body of the Jupyter kernel launcher, <prefix>/<name>/<version>/libexec/uvmod-kernel. uvmod
-# prepends `#!/bin/sh`, a marker and one assignment (uvmod/plan.py):
-#   UVMOD_MODULE   the site's module name (uv-hpc), for messages
+# prepends `#!/bin/sh`, a marker and these assignments (uvmod/render/wrapper.py, from the
+# constants of uvmod/kernelspec.py, uvmod/moduledesc.py and uvmod/layout.py):
+#   UVMOD_MODULE          the site's module name (uv-hpc), for messages
+#   UVMOD_KERNEL_FORMAT   the `--format` of the kernel.json argv this launcher reads
+#   UVMOD_HOME_VARIABLE   the variable the module sets to its install directory (UVMOD_HOME)
+#   UVMOD_HOME_WRAPPER    the uv wrapper's path in that directory (bin/uv)
 #
 # `uvmod kernel install` writes a kernel.json whose argv runs this file (uvmod/kernelspec.py):
 #   uvmod-kernel --format 1 --kernel NAME --project DIR --module-init FILE
@@ -25,9 +30,9 @@ _uvmodk_fail() {
   exit 1
 }
 
-if [ "${1-}" != --format ] || [ "${2-}" != 1 ]; then
+if [ "${1-}" != --format ] || [ "${2-}" != "$UVMOD_KERNEL_FORMAT" ]; then
   _uvmodk_fail "this kernel.json was not written for this launcher (it expects" \
-    "'--format 1' first); reinstall the kernel with 'uvmod kernel install'."
+    "'--format $UVMOD_KERNEL_FORMAT' first); reinstall the kernel with 'uvmod kernel install'."
 fi
 shift 2
 
@@ -115,12 +120,14 @@ done
 
 module load "$@" ||
   _uvmodk_fail "'module load $*' failed (its messages are above)."
-if [ -z "${UVMOD_HOME-}" ] || [ ! -x "$UVMOD_HOME/bin/uv" ]; then
-  _uvmodk_fail "'module load $*' did not set up $UVMOD_MODULE (no \$UVMOD_HOME/bin/uv)."
+eval "_uvmodk_home=\${$UVMOD_HOME_VARIABLE-}"
+if [ -z "$_uvmodk_home" ] || [ ! -x "$_uvmodk_home/$UVMOD_HOME_WRAPPER" ]; then
+  _uvmodk_fail "'module load $*' did not set up $UVMOD_MODULE" \
+    "(no \$$UVMOD_HOME_VARIABLE/$UVMOD_HOME_WRAPPER)."
 fi
 
 # An environment activated in the Jupyter server's shell is not the kernel's: uv run would only
 # warn that it ignores it.
 unset VIRTUAL_ENV
-exec "$UVMOD_HOME/bin/uv" run --project "$_uvmodk_project" \
+exec "$_uvmodk_home/$UVMOD_HOME_WRAPPER" run --project "$_uvmodk_project" \
   python -m ipykernel_launcher -f "$_uvmodk_conn"

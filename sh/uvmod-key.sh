@@ -1,7 +1,10 @@
+# shellcheck shell=sh
 # The cache-key check for POSIX sh, for the uv wrapper to call on every run.
 #
-# Functions only: the wrapper's build pastes this text in front of its body, the way
-# lua/cache_key.lua is pasted into the modulefile. uvmod_key_current repeats the comparison of
+# Functions only: the wrapper's build pastes this text in front of its phases (sh/uv-phases.sh),
+# the way lua/cache_key.lua is pasted into the modulefile. uvmod/cachekey.py, lua/cache_key.lua
+# and tcl/cache_key.tcl are its twins: tests/test_cache_key.py runs one table of generated cases
+# through all four (docs/design.md#cache-key). uvmod_key_current repeats the comparison of
 # `uvmod key` (uvmod/cachekey.py, KeyStatus.stale) with builtins only, no sort, no subprocess:
 #
 #   uvmod_key_current KEY LOADED NAMES FAMILY_VARS
@@ -26,8 +29,8 @@
 # Every variable starts with _uk_; IFS and the noglob option are restored before returning
 # (module names are split with globbing off: a name is never a pattern).
 
-# The loaded full names that belong in the key, one per line in LOADEDMODULES order, into
-# _uk_list, and their number into _uk_matched. Shared by the two functions below.
+# The loaded full names that belong in the key, one per line in LOADEDMODULES order and each
+# once, into _uk_list, and their number into _uk_matched. Shared by the two functions below.
 _uvmod_key_matches() {
   _uk_loaded=$1
   _uk_names=$2
@@ -48,6 +51,13 @@ _uvmod_key_matches() {
   IFS=:
   for _uk_full in $_uk_loaded; do
     IFS=' '
+    # A module listed twice counts once, as in the other three implementations.
+    case "
+$_uk_list" in
+      *"
+$_uk_full
+"*) continue ;;
+    esac
     for _uk_name in $_uk_names; do
       case $_uk_full in
         "$_uk_name" | "$_uk_name"/*)

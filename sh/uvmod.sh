@@ -1,5 +1,5 @@
 # Body of `uvmod` in the module's bin/. uvmod prepends `#!/bin/sh`, a marker and these
-# assignments (uvmod/plan.py):
+# assignments (uvmod/render/wrapper.py):
 #   UVMOD_MODULE    the site's module name (uv-hpc), for messages
 #   UVMOD_PYTHON    the Python that ran `uvmod build-modulefiles` (uvmod is installed there), or
 #                   empty when the site config names another uvmod (module.uvmod)

@@ -1,5 +1,5 @@
 # Body of `uvx` in the module's bin/. uvmod prepends `#!/bin/sh`, a marker and one assignment
-# (uvmod/plan.py):
+# (uvmod/render/wrapper.py):
 #   UVMOD_UV_WRAPPER   the `uv` wrapper next to this file, as an absolute path
 #
 # uv's own `uvx` is `uv tool uvx` (same options, same `--version` line). Going through the

@@ -1,7 +1,8 @@
 # Body of the uv-hpc Environment Modules modulefile.
 #
 # uvmod writes the `#%Module` cookie and a generated `set uvmod_site [dict create ...]` command
-# (uvmod/render/tcl.py), and this text follows unchanged, so this file is real Tcl that `tclsh`
+# (the data table of uvmod/render/table.py, spelled by uvmod/render/tcl.py), then
+# tcl/cache_key.tcl, and this text follows unchanged, so this file is real Tcl that `tclsh`
 # checks on its own. Everything site-specific is data in `uvmod_site`; the logic is the same for
 # every site and mirrors lua/modulefile.lua line for line: same variables, same arch detection,
 # same `${VAR:-default}` expansion, same cache key.
@@ -33,27 +34,28 @@ proc ::uvmod::say {text} {
     }
 }
 
-# Expand a path template made of tagged parts: {text S}, {arch}, {env NAME} and
-# {env NAME DEFAULT-PARTS} (shell `${NAME:-default}`: empty counts as unset). A `${NAME}` without
-# default that is unset fails the load with an error of code UVMOD, which the body turns into a
-# clean abort. Only the load: unloading must always work (the value of a setenv does not matter
-# then), and `module display`, `help`, `whatis` and `avail` show the template itself.
+# Expand a path template: a list of parts, each a dict tagged by `kind`: {kind text text S},
+# {kind arch}, {kind env name NAME} and {kind env name NAME default PARTS} (shell
+# `${NAME:-default}`: empty counts as unset). A `${NAME}` without default that is unset fails the
+# load with an error of code UVMOD, which the body turns into a clean abort. Only the load:
+# unloading must always work (the value of a setenv does not matter then), and `module
+# display`, `help`, `whatis` and `avail` show the template itself.
 proc ::uvmod::expand {parts arch what} {
     set out ""
     foreach part $parts {
-        switch -exact -- [lindex $part 0] {
+        switch -exact -- [dict get $part kind] {
             text {
-                append out [lindex $part 1]
+                append out [dict get $part text]
             }
             arch {
                 append out $arch
             }
             env {
-                set name [lindex $part 1]
+                set name [dict get $part name]
                 set value [getenv $name]
                 if {$value eq ""} {
-                    if {[llength $part] >= 3} {
-                        set value [expand [lindex $part 2] $arch $what]
+                    if {[dict exists $part default]} {
+                        set value [expand [dict get $part default] $arch $what]
                     } elseif {[module-info mode load]} {
                         error "[dict get $::uvmod_site name]: $what needs \$$name, which is not\
                             set; set it or ask your administrator" {} UVMOD
@@ -147,39 +149,19 @@ proc ::uvmod::detect_arch {} {
     return $fallback
 }
 
-# Whether the module with full name `full` is the module `name`: "mpich/4.1.2" and "mpich" are
-# "mpich"; "mpich-ext/1.0" is not (the rule of lua/cache_key.lua and of `uvmod key`).
-proc ::uvmod::is_module {full name} {
-    return [expr {$full eq $name || [string first "$name/" $full] == 0}]
-}
-
-# The loaded modules that make up the cache key: full names from LOADEDMODULES (what `uvmod key`
-# reads too) that are named in cache_key.modules or hold one of cache_key.families, sorted.
-# A family is found through MODULES_FAMILY_<NAME>, which Environment Modules 5 sets to the short
-# name of the module that declared `family NAME` (modulefile(5), family).
+# The loaded modules that make up the cache key (::uvmod::compute_cache_key, tcl/cache_key.tcl):
+# full names from LOADEDMODULES (what `uvmod key` reads too), and a family's module through
+# MODULES_FAMILY_<NAME>, which Environment Modules 5 sets to the short name of the module that
+# declared `family NAME` (modulefile(5), family).
 proc ::uvmod::key_modules {spec} {
-    set names [dict get $spec modules]
+    set members {}
     foreach family [dict get $spec families] {
-        set member [getenv MODULES_FAMILY_[string toupper $family]]
+        set member [getenv [dict get $spec modules_family_prefix][string toupper $family]]
         if {$member ne ""} {
-            lappend names $member
+            lappend members $member
         }
     }
-    set picked {}
-    foreach full [split [getenv LOADEDMODULES] :] {
-        if {$full eq "" || $full in $picked} {
-            continue
-        }
-        foreach name $names {
-            if {[is_module $full $name]} {
-                lappend picked $full
-                break
-            }
-        }
-    }
-    # `lsort -ascii` compares code points, which for UTF-8 is byte order: the same order as
-    # Lua's bytes_less and Python's sorted(), whatever the locale.
-    return [lsort -ascii $picked]
+    return [compute_cache_key $spec [split [getenv LOADEDMODULES] :] $members]
 }
 
 # Whether this is Environment Modules 5.2 or later, whose automated module handling reloads a
@@ -231,7 +213,7 @@ proc ::uvmod::cache_key {} {
     }
     # "load": computed by the modulefile when it was last evaluated. `uvmod key` compares it
     # with LOADEDMODULES to tell a stale key (an MPI module loaded after uv-hpc).
-    setenv $source_variable load
+    setenv $source_variable [dict get $spec source_load]
 }
 
 # Whether Environment Modules only reads the declarations (whatis, family, conflict): `module
@@ -264,7 +246,7 @@ conflict [dict get $uvmod_site name]
 # On unload, remove exactly what load added even if the override or cpuinfo changed since.
 set uvmod_arch ""
 if {[::uvmod::unloading]} {
-    set uvmod_arch [::uvmod::getenv UVMOD_ARCH]
+    set uvmod_arch [::uvmod::getenv [dict get $uvmod_site arch variable]]
 }
 if {$uvmod_arch eq "" && ![::uvmod::declarations_only]} {
     set uvmod_arch [::uvmod::detect_arch]
@@ -278,7 +260,7 @@ if {![::uvmod::declarations_only] && [catch {
             setenv {
                 setenv [dict get $uvmod_action name] $uvmod_value
             }
-            prepend-path {
+            prepend_path {
                 prepend-path [dict get $uvmod_action name] $uvmod_value
             }
         }

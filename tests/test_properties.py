@@ -27,7 +27,7 @@ from uvmod.cli import main
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.plan import plan_tree
-from uvmod.render.uvtoml import policy
+from uvmod.policy import policy
 
 LUA_STUB = Path(__file__).parent / "support" / "luastub.lua"
 SUSPICIOUS = "\"'\\]]=[{}`;() é雪/-._+:,"

@@ -233,7 +233,7 @@ def test_body_aborts_on_an_unset_variable_but_unloads(build_prefix: BuildPrefix)
 def test_body_key_rules(
     build_prefix: BuildPrefix, loaded: str, families: dict[str, str], key: str | None
 ) -> None:
-    # The rules of DESIGN.md, as lua/cache_key.lua and `uvmod key` apply them.
+    # The key rule (docs/design.md#cache-key), as tcl/cache_key.tcl applies it in the body.
     prefix = build_prefix()
     env = {"HOME": "/home/u", "LOADEDMODULES": loaded, **families}
     calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "load", env, "5.2.0")
@@ -244,24 +244,91 @@ def test_body_key_rules(
         assert ["setenv", "UVMOD_CACHE_KEY", key] in calls
 
 
-def test_tcl_and_lua_render_the_same_description() -> None:
-    # Guard against a feature added to one renderer only: every action and arch rule of the
-    # description appears in both, in the same order.
+TablePath = tuple[str | int, ...]
+
+
+def _walk_table(
+    value: object, path: TablePath = ()
+) -> tuple[list[tuple[TablePath, str]], list[tuple[TablePath, int, bool]]]:
+    """The strings of a table with the keys and list indexes that lead to each, and its lists
+    and mappings with their sizes (True: a mapping)."""
+    if isinstance(value, str):
+        return [(path, value)], []
+    if isinstance(value, dict):
+        items: list[tuple[str | int, object]] = list(value.items())
+    else:
+        assert isinstance(value, list)
+        items = list(enumerate(value))
+    leaves: list[tuple[TablePath, str]] = []
+    containers = [(path, len(items), isinstance(value, dict))]
+    for key, item in items:
+        more_leaves, more_containers = _walk_table(item, (*path, key))
+        leaves += more_leaves
+        containers += more_containers
+    return leaves, containers
+
+
+def test_lua_and_tcl_spell_the_one_table(tmp_path: Path) -> None:
+    """Both modulefiles hold render/table.py's table and nothing else: every string of it, read
+    back by the real lua5.3 and tclsh from the rendered data at the same place, and as many
+    entries in every list and mapping. A hostile config makes the escapers work for it."""
     from pathlib import PurePosixPath
-    from typing import Any
 
     from uvmod.config import load_config
     from uvmod.layout import Layout
     from uvmod.moduledesc import describe
-    from uvmod.render import lua, tcl
+    from uvmod.render import lua, packaged_text, tcl
+    from uvmod.render.table import module_table
 
-    desc = describe(load_config(None), Layout(PurePosixPath("/opt/uvmod"), "uv-hpc", "1.0"))
-    lua_data: dict[str, Any] = dict(lua.description_table(desc))
-    tcl_data: dict[str, Any] = dict(tcl.description_dict(desc))
-    assert set(lua_data) <= set(tcl_data)
-    lua_actions = [(a["op"].replace("_", "-"), a["name"]) for a in lua_data["actions"]]
-    assert lua_actions == [(a["op"], a["name"]) for a in tcl_data["actions"]]
-    assert lua_data["arch"] == tcl_data["arch"]
+    config = tmp_path / "site.toml"
+    config.write_text(
+        '[module]\ndescription = "uv \\"quoted\\" $HOME [x] {y} \\\\ é ]]"\n'
+        '[paths]\nvenv_depot = "${SCRATCH:-${HOME}/a b}/[x]{y}\\\\"\n'
+    )
+    layout = Layout(PurePosixPath("/opt/uv mod"), "uv-hpc", "1.0")
+    desc = describe(load_config(config), layout, real_uv="uv")
+    leaves, containers = _walk_table(module_table(desc))
+    want = [value for _, value in leaves] + [str(size) for _, size, _ in containers]
+
+    def lua_ref(path: TablePath) -> str:
+        return "site" + "".join(f"[{k + 1}]" if isinstance(k, int) else f'["{k}"]' for k in path)
+
+    lua_file = lua.render_modulefile(desc)
+    program = (
+        lua_file[: lua_file.index(packaged_text("lua", "cache_key.lua"))]
+        + "\nlocal function count(t) local n = 0 for _ in pairs(t) do n = n + 1 end return n end\n"
+        + "".join(f"io.write({lua_ref(path)}, '\\0')\n" for path, _ in leaves)
+        + "".join(f"io.write(count({lua_ref(path)}), '\\0')\n" for path, _, _ in containers)
+    )
+    got_lua = subprocess.run(
+        [tools.program("lua5.3"), "-"], input=program.encode(), capture_output=True, check=True
+    ).stdout.decode()
+    assert got_lua.split("\0")[:-1] == want
+
+    def tcl_ref(path: TablePath) -> str:
+        ref = "$::uvmod_site"
+        for key in path:
+            ref = f"[lindex {ref} {key}]" if isinstance(key, int) else f"[dict get {ref} {key}]"
+        return ref
+
+    tcl_file = tcl.render_modulefile(desc)
+    script = tmp_path / "read.tcl"
+    script.write_text(
+        tcl_file[: tcl_file.index(packaged_text("tcl", "cache_key.tcl"))]
+        + "\nfconfigure stdout -encoding utf-8 -translation lf\n"
+        + "".join(f'puts -nonewline "{tcl_ref(path)}\\0"\n' for path, _ in leaves)
+        + "".join(
+            f'puts -nonewline "[{"dict size" if mapping else "llength"} {tcl_ref(path)}]\\0"\n'
+            for path, _, mapping in containers
+        ),
+        encoding="utf-8",
+    )
+    got_tcl = subprocess.run(
+        [tools.program("tclsh"), "-encoding", "utf-8", str(script)],
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    assert got_tcl.split("\0")[:-1] == want
 
 
 def test_a_hand_written_tcl_modulefile_is_never_replaced(

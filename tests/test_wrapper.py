@@ -513,7 +513,7 @@ def _at_once(
 
 def _first_uses_of_new_keys(tmp_path: Path, build_prefix: BuildPrefix, rounds: int) -> None:
     """Each round, 8 calls use a key no call used before, so each may write the per-key
-    uv.toml and setup.cfg (sh/uv-wrapper.sh, "Per-key builds"): all succeed, each uv finds the
+    uv.toml and setup.cfg (sh/uv-rare.sh, "Per-key builds"): all succeed, each uv finds the
     whole file, one file of each results, the uv.toml equal to the policy + the key's
     [extra-build-variables], and no temporary file is left."""
     reader = tmp_path / "reader" / "uv"

@@ -155,8 +155,8 @@ def test_check_prints_a_unified_diff_of_each_differing_file(
     modulefile = prefix / "modulefiles/uv-hpc/1.0.lua"
     assert f"differs: {modulefile}\n--- {modulefile} (installed)\n" in out
     assert f"+++ {modulefile} (from the configuration)\n" in out
-    assert '\n+      value = { "/elsewhere/uv" },\n' in out
-    assert '\n-          var = "SCRATCH",\n' in out  # ${SCRATCH:-${HOME}/.cache}/uv, as data
+    assert '\n+          text = "/elsewhere/uv",\n' in out
+    assert '\n-          name = "SCRATCH",\n' in out  # ${SCRATCH:-${HOME}/.cache}/uv, as data
     (prefix / "uv-hpc/1.0/bin/uv").chmod(0o700)
     capsys.readouterr()
     assert _build(prefix, "--check") == 1

@@ -1,6 +1,7 @@
 """The MPI/CUDA cache key, recomputed outside the module tool (`uvmod key`).
 
-The Python twin of lua/cache_key.lua: the same rule, checked against it in the tests. The key is
+The Python twin of lua/cache_key.lua, tcl/cache_key.tcl and sh/uvmod-key.sh: the same rule,
+and tests/test_cache_key.py runs one table of generated cases through all four. The key is
 the full names (`name/version`) of the loaded modules named in `[cache_key].modules` or holding a
 family of `[cache_key].families`, sorted by code point (= UTF-8 byte order, as in the Lua), joined
 with ","; "" when there are none, and then the variable is unset.
@@ -22,9 +23,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from uvmod.config import CacheKeySection
-from uvmod.moduledesc import KEY_SOURCE_VARIABLE
+from uvmod.moduledesc import KEY_SOURCE_HOOK, KEY_SOURCE_VARIABLE
 
-FAMILY_PREFIXES = ("LMOD_FAMILY_", "MODULES_FAMILY_")
+# The variable naming the module that holds family NAME is <prefix><NAME in upper case>: Lmod
+# sets LMOD_FAMILY_NAME, Environment Modules 5 MODULES_FAMILY_NAME (and LMOD_FAMILY_NAME too).
+# The modulefiles read their own tool's (the data table, uvmod/render/table.py); `uvmod key` and
+# the wrapper read both, in this order.
+LMOD_FAMILY_PREFIX = "LMOD_FAMILY_"
+MODULES_FAMILY_PREFIX = "MODULES_FAMILY_"
+FAMILY_PREFIXES = (LMOD_FAMILY_PREFIX, MODULES_FAMILY_PREFIX)
 
 
 def is_module(full_name: str, name: str) -> bool:
@@ -105,7 +112,7 @@ class KeyStatus:
 
     @property
     def hook_active(self) -> bool:
-        return self.source == "hook"
+        return self.source == KEY_SOURCE_HOOK
 
     @property
     def stale(self) -> bool:
@@ -182,8 +189,9 @@ def key_status(spec: CacheKeySection, module_name: str, environ: Mapping[str, st
 
 
 def effective_key(spec: CacheKeySection, module_name: str, environ: Mapping[str, str]) -> str:
-    """The key the uv wrapper uses for a call (sh/uv-wrapper.sh, "Stale key"): the exported one,
-    except when it is stale and no hook maintains it; then the key of the modules loaded now."""
+    """The key the uv wrapper uses for a call (sh/uv-phases.sh, _uvmod_follow_loaded_modules):
+    the exported one, except when it is stale and no hook maintains it; then the key of the
+    modules loaded now."""
     status = key_status(spec, module_name, environ)
     if status.module_loaded and status.stale and not status.hook_active:
         return status.expected

@@ -1,7 +1,10 @@
 """The environment depot: project root, depot names and the marker, as the sh wrapper does them.
 
-sh/uv-wrapper.sh computes the same things on every uv call; tests/test_depot_names.py runs both
-over many generated paths and keys and requires identical names. Change one, change the other.
+The wrapper (sh/uv-phases.sh) computes the same things on every uv call, and `uvmod venv path`
+and doctor ask it (uvmod/dryrun.py) rather than this module whenever a module is loaded. This
+Python twin serves what has no wrapper call behind it: `venv list`/`gc` over a whole depot and
+the commands run without a loaded module. tests/test_depot_names.py runs both over many
+generated paths and keys and requires identical names and index entries.
 
 Paths are handled as bytes (os.fsencode) because the wrapper works byte-wise (LC_ALL=C): a
 project under a non-UTF-8 directory name must still map to the same environment.
@@ -22,19 +25,42 @@ from uvmod.config import SiteConfig
 from uvmod.errors import UvmodError
 from uvmod.moduledesc import DEPOT_VARIABLE
 
+# The names and limits below are the one definition of the depot's layout: the wrapper gets
+# each of them as an assignment at the top of bin/uv (uvmod/render/wrapper.py), so its sh body
+# spells none of them (docs/design.md#one-home-for-each-rule).
 HASH_CHARS = 16  # 64 bits of sha256: no collision in any plausible number of projects
-READABLE_MAX = 48  # 48 + 1 + 16 = 65 < 100 characters (issue 3)
+# The readable part of a name: at most 48 characters, so a whole name (48 + 1 + 16 = 65) stays
+# well under the 100 characters that ls and job scripts show without wrapping.
+READABLE_MAX = 48
+READABLE_EMPTY = "project"  # the readable part of a root whose last component has none
+DEPOT_TAG = "uvmod-depot-v1"  # the first line hashed into every name: a new scheme, new names
+# Characters a cache key may hold (letters, digits and these): module full names joined with
+# ','. The key reaches a TOML string and directory names unescaped, so nothing else is allowed.
+KEY_PUNCTUATION = "._+,/-"
+# Characters the readable part keeps (letters, digits and these); each run of others is one '_'.
+NAME_PUNCTUATION = "._-"
 MARKER = ".uvmod-project"
 LAST_USED = ".uvmod-last-used"
 MARKER_HEADER = "uvmod-project 1"
 TRASH = ".uvmod-trash"  # damaged environments the wrapper moved aside
 CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
 SETUPTOOLS = ".uvmod-setuptools"  # the wrapper's per-key setup.cfg (docs/design.md#per-key-builds)
-INDEX = ".uvmod-index"  # the wrapper's memo of names: <key>/<project path>/.uvmod-name
+INDEX = ".uvmod-index"  # the wrapper's memo of names: k-<key><project path>/.uvmod-name
+INDEX_NAME = ".uvmod-name"  # the file holding one environment's name in the index
+# A key in a path: "k-" then the key with '/' spelled '@' ('@' is no key character, so the
+# spelling is one-to-one); longer than KEY_DIR_MAX (NAME_MAX is 255), "k-h-<sha256 of the key>".
+KEY_DIR_PREFIX = "k-"
+KEY_SLASH = "@"
+HASHED_KEY_PREFIX = "h-"
+KEY_DIR_MAX = 200
+# The workspace test of project_root, as a POSIX ERE for the wrapper's grep.
+WORKSPACE_ERE = r"^[[:blank:]]*\[[[:blank:]]*tool\.uv\.workspace[[:blank:]]*\]"
 
-_WORKSPACE = re.compile(rb"^[ \t]*\[[ \t]*tool\.uv\.workspace[ \t]*\]", re.MULTILINE)
-_UNSAFE_RUN = re.compile(rb"[^A-Za-z0-9._-]+")
-KEY_CHARS = re.compile(r"[A-Za-z0-9._+,/-]*")
+# '-' ends both sets, where it is literal in a regex class and in a sh bracket expression alike.
+assert KEY_PUNCTUATION.endswith("-") and NAME_PUNCTUATION.endswith("-")
+_WORKSPACE = re.compile(WORKSPACE_ERE.replace("[:blank:]", " \t").encode(), re.MULTILINE)
+_UNSAFE_RUN = re.compile(f"[^A-Za-z0-9{NAME_PUNCTUATION}]+".encode())
+KEY_CHARS = re.compile(f"[A-Za-z0-9{KEY_PUNCTUATION}]*")
 
 
 def _declares_workspace(pyproject: bytes) -> bool:
@@ -77,29 +103,55 @@ def project_root(start: str | os.PathLike[str]) -> Path | None:
 
 
 def readable_part(root: str | os.PathLike[str]) -> str:
-    """The last path component, runs of bytes outside [A-Za-z0-9._-] as one '_', at most 48
-    characters, a leading '.' as '_' (depot entries starting with '.' are uvmod's own)."""
+    """The last path component, runs of bytes outside [A-Za-z0-9._-] as one '_', at most
+    READABLE_MAX characters, a leading '.' as '_' (depot entries starting with '.' are uvmod's
+    own), READABLE_EMPTY when nothing is left (the root /)."""
     base = os.fsencode(root).rstrip(b"/").rpartition(b"/")[2]
     text = _UNSAFE_RUN.sub(b"_", base)[:READABLE_MAX].decode("ascii")
     if not text:
-        return "project"
+        return READABLE_EMPTY
     return "_" + text[1:] if text.startswith(".") else text
 
 
 def check_key(key: str, variable: str = "UVMOD_CACHE_KEY") -> str:
     if not KEY_CHARS.fullmatch(key):
         raise UvmodError(
-            f"${variable}={key!r} holds characters other than letters, digits and '._+,/-'"
+            f"${variable}={key!r} holds characters other than letters, digits and "
+            f"'{KEY_PUNCTUATION}'"
         )
     return key
 
 
-def env_name(root: str | os.PathLike[str], key: str = "") -> str:
-    """`<readable>-<hash>`; the hash covers the key, then the real path (one line each: a key has
-    no newline, so the framing is one-to-one even for paths that contain one)."""
+def identity(root: str | os.PathLike[str], key: str = "") -> bytes:
+    """What an environment's name is a hash of (the wrapper's _uvmod_identity): the scheme tag,
+    the key, then the real path, one line each. A key has no newline, so the framing is
+    one-to-one even for paths that contain one."""
     check_key(key)
-    data = b"uvmod-depot-v1\n" + key.encode() + b"\n" + os.fsencode(root) + b"\n"
-    return f"{readable_part(root)}-{hashlib.sha256(data).hexdigest()[:HASH_CHARS]}"
+    return DEPOT_TAG.encode() + b"\n" + key.encode() + b"\n" + os.fsencode(root) + b"\n"
+
+
+def env_name(root: str | os.PathLike[str], key: str = "") -> str:
+    """`<readable>-<hash of identity()>`."""
+    digest = hashlib.sha256(identity(root, key)).hexdigest()
+    return f"{readable_part(root)}-{digest[:HASH_CHARS]}"
+
+
+def key_dir(key: str) -> str:
+    """The key as one path component (KEY_DIR_PREFIX, KEY_SLASH, HASHED_KEY_PREFIX above)."""
+    spelled = key.replace("/", KEY_SLASH)
+    if len(spelled) > KEY_DIR_MAX:
+        spelled = HASHED_KEY_PREFIX + hashlib.sha256(key.encode()).hexdigest()
+    return KEY_DIR_PREFIX + spelled
+
+
+def index_entry(depot_path: Path, root: str | os.PathLike[str], key: str = "") -> Path:
+    """The index file where the wrapper remembers the name of (root, key)'s environment."""
+    project = os.fsencode(root).rstrip(b"/")
+    return Path(
+        os.fsdecode(
+            os.fsencode(depot_path / INDEX / key_dir(key)) + project + b"/" + INDEX_NAME.encode()
+        )
+    )
 
 
 def depot_dir(config: SiteConfig, environ: Mapping[str, str] | None = None) -> Path:
@@ -165,9 +217,6 @@ def write_marker(env_dir: Path, project: Path, key: str) -> None:
     os.replace(tmp, env_dir / MARKER)
 
 
-INDEX_NAME = ".uvmod-name"  # the file holding one environment's name in the index
-
-
 @dataclass(frozen=True)
 class IndexEntry:
     """One entry of the wrapper's index: `file` names the environment `name`, which the wrapper
@@ -180,17 +229,19 @@ class IndexEntry:
 
 
 def key_of_index_dir(directory: str) -> str | None:
-    """`k-mpich@4.1.2` -> "mpich/4.1.2" (the wrapper spells '/' as '@'); None for a hashed
-    long key (`k-h-<sha256>`), which cannot be turned back."""
-    if not directory.startswith("k-") or directory.startswith("k-h-"):
+    """`k-mpich@4.1.2` -> "mpich/4.1.2", the inverse of key_dir; None for a hashed long key
+    (`k-h-<sha256>`), which cannot be turned back."""
+    if not directory.startswith(KEY_DIR_PREFIX) or directory.startswith(
+        KEY_DIR_PREFIX + HASHED_KEY_PREFIX
+    ):
         return None
-    return directory.removeprefix("k-").replace("@", "/")
+    return directory.removeprefix(KEY_DIR_PREFIX).replace(KEY_SLASH, "/")
 
 
 def read_index(depot_path: Path) -> list[IndexEntry]:
     """Every entry of `$UVMOD_VENV_DEPOT/.uvmod-index` that is what the wrapper would write.
 
-    The index mirrors the project path (`k-<key><project>/.uvmod-name`, sh/uv-wrapper.sh), and
+    The index mirrors the project path (`k-<key><project>/.uvmod-name`, index_entry), and
     the wrapper writes it before uv runs, on the very first call in a project: so it knows the
     project of an environment that has no back-pointer yet, or whose back-pointer the scratch
     purge took. An entry only counts when the name it holds is the name computed from its key

@@ -25,7 +25,7 @@ from typing import Any
 from uvmod import __version__
 from uvmod.errors import ConfigError
 
-FORMAT = 1  # the launcher's `--format`; bump both together
+FORMAT = 1  # the launcher's `--format` (it gets this value from the build: render/wrapper.py)
 MARKER_KEY = "uvmod"
 KERNEL_JSON = "kernel.json"
 

@@ -1,9 +1,73 @@
-"""Where every generated file lives under the prefix (the contract in DESIGN.md)."""
+"""Where every file of the module tree lives, for the build and for the commands run later.
+
+The build places files under the prefix (Layout, relative paths); the user-side commands find
+the same files under the loaded module's install directory, `$UVMOD_HOME` (InstallDir over an
+absolute path, SiteFacts.install). Both ask InstallDir, so an install path is spelled once
+(README.md, "Layout", lists the tree).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import PurePath, PurePosixPath
+from typing import Generic, TypeVar
+
+P = TypeVar("P", bound=PurePath)
+
+
+@dataclass(frozen=True)
+class InstallDir(Generic[P]):
+    """The files of one module build under its install directory `<prefix>/<name>/<version>`:
+    relative to the prefix at build time, absolute (a Path) at run time."""
+
+    root: P
+
+    @property
+    def bin_dir(self) -> P:
+        return self.root / "bin"
+
+    @property
+    def wrapper(self) -> P:
+        """`uv`: the wrapper (sh/uv-wrapper.sh)."""
+        return self.bin_dir / "uv"
+
+    @property
+    def uvx(self) -> P:
+        """`uvx`, through the wrapper (sh/uvx.sh)."""
+        return self.bin_dir / "uvx"
+
+    @property
+    def uvmod_command(self) -> P:
+        """`uvmod` for users (sh/uvmod.sh): the uvmod that built the tree, or module.uvmod."""
+        return self.bin_dir / "uvmod"
+
+    @property
+    def kernel_launcher(self) -> P:
+        """What a Jupyter kernel of `uvmod kernel install` runs (sh/uvmod-kernel.sh); not on
+        PATH: only kernel.json names it."""
+        return self.root / "libexec" / "uvmod-kernel"
+
+    @property
+    def wrapper_library(self) -> P:
+        """The wrapper's rarely run parts (sh/uv-rare.sh), which bin/uv reads when it needs
+        them; not on PATH."""
+        return self.root / "libexec" / "uv-rare.sh"
+
+    @property
+    def etc_dir(self) -> P:
+        return self.root / "etc"
+
+    def config_dir(self, arch: str) -> P:
+        """The directory put on XDG_CONFIG_DIRS: uv reads `<dir>/uv/uv.toml` from it."""
+        return self.etc_dir / arch
+
+    def uv_toml(self, arch: str) -> P:
+        return self.config_dir(arch) / "uv" / "uv.toml"
+
+    @property
+    def site_json(self) -> P:
+        """The site facts for user-side commands (uvmod venv/key/doctor): uvmod/sitefacts.py."""
+        return self.etc_dir / "uvmod-site.json"
 
 
 @dataclass(frozen=True)
@@ -23,32 +87,36 @@ class Layout:
         return PurePosixPath("modulefiles", self.name, self.version)
 
     @property
+    def install(self) -> InstallDir[PurePosixPath]:
+        return InstallDir(self.install_dir)
+
+    @property
     def install_dir(self) -> PurePosixPath:
         return PurePosixPath(self.name, self.version)
 
     @property
     def bin_dir(self) -> PurePosixPath:
-        return self.install_dir / "bin"
+        return self.install.bin_dir
 
     @property
     def wrapper(self) -> PurePosixPath:
-        return self.bin_dir / "uv"
+        return self.install.wrapper
 
     @property
     def uvx(self) -> PurePosixPath:
-        """`uvx`, through the wrapper (sh/uvx.sh)."""
-        return self.bin_dir / "uvx"
+        return self.install.uvx
 
     @property
     def uvmod_command(self) -> PurePosixPath:
-        """`uvmod` for users (sh/uvmod.sh): the uvmod that built the tree, or module.uvmod."""
-        return self.bin_dir / "uvmod"
+        return self.install.uvmod_command
 
     @property
     def kernel_launcher(self) -> PurePosixPath:
-        """What a Jupyter kernel of `uvmod kernel install` runs (sh/uvmod-kernel.sh); not on
-        PATH: only kernel.json names it."""
-        return self.install_dir / "libexec" / "uvmod-kernel"
+        return self.install.kernel_launcher
+
+    @property
+    def wrapper_library(self) -> PurePosixPath:
+        return self.install.wrapper_library
 
     @property
     def modulefiles_dir(self) -> PurePosixPath:
@@ -56,16 +124,14 @@ class Layout:
         return PurePosixPath("modulefiles")
 
     def config_dir(self, arch: str) -> PurePosixPath:
-        """The directory put on XDG_CONFIG_DIRS: uv reads `<dir>/uv/uv.toml` from it."""
-        return self.install_dir / "etc" / arch
+        return self.install.config_dir(arch)
 
     def uv_toml(self, arch: str) -> PurePosixPath:
-        return self.config_dir(arch) / "uv" / "uv.toml"
+        return self.install.uv_toml(arch)
 
     @property
     def site_json(self) -> PurePosixPath:
-        """The validated site config, for user-side commands (uvmod venv/key/doctor)."""
-        return self.install_dir / "etc" / "uvmod-site.json"
+        return self.install.site_json
 
     @property
     def lmod_dir(self) -> PurePosixPath:

@@ -1,18 +1,23 @@
-"""The typed description of what the uv-hpc module does, shared by the Lua and Tcl renderers.
+"""The typed description of what the uv-hpc module does, which every renderer reads.
 
-One description, several renderings: a feature is added here once and both module tools get it.
-Values are path templates (pathexpr) so that `${SCRATCH}` and the detected architecture are
-resolved at load time by the modulefile itself.
+One description, several renderings: a feature is added here once and both module tools get it
+(through the one data table of uvmod/render/table.py), and the uv.toml files and the wrapper
+are rendered from the same description rather than from the site config. Values are path
+templates (pathexpr) so that `${SCRATCH}` and the detected architecture are resolved at load
+time by the modulefile itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from uvmod import __version__, pathexpr
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.pathexpr import ArchRef, Template, Text
+from uvmod.policy import policy
 
 # Tests feed captured cpuinfo files through this variable (EESSI's archdetect does the same).
 CPUINFO_VARIABLE = "UVMOD_CPUINFO"
@@ -21,9 +26,15 @@ DEPOT_VARIABLE = "UVMOD_VENV_DEPOT"
 # The install dir of the loaded uv-hpc (bin/, etc/): user-side `uvmod` commands read the site
 # facts from $UVMOD_HOME/etc/uvmod-site.json instead of needing the admin's site.toml.
 HOME_VARIABLE = "UVMOD_HOME"
-# Who last wrote the cache key: "load" (the modulefile body, stale after a `module swap`) or
-# "hook" (the Lmod finalize hook, current after every module command). `uvmod key` reports it.
+# Who last wrote the cache key: KEY_SOURCE_LOAD (the modulefile body, stale after a `module
+# swap`) or KEY_SOURCE_HOOK (the Lmod finalize hook, current after every module command). The
+# wrapper checks a key for staleness unless the hook wrote it; `uvmod key` reports it.
 KEY_SOURCE_VARIABLE = "UVMOD_KEY_SOURCE"
+KEY_SOURCE_LOAD = "load"
+KEY_SOURCE_HOOK = "hook"
+# Set (to anything) for one uv call, the wrapper prints what it decided instead of running uv
+# (sh/uv-phases.sh, _uvmod_report); `uvmod venv path` and doctor ask it that way (dryrun.py).
+DRY_RUN_VARIABLE = "UVMOD_WRAPPER_DRY_RUN"
 # The family makes Lmod swap one uv-hpc for another instead of stacking two wrappers on PATH.
 FAMILY = "uv"
 
@@ -65,6 +76,24 @@ class CacheKeySpec:
     variable: str
     modules: tuple[str, ...]
     families: tuple[str, ...]
+    packages: tuple[str, ...]  # built per key by the wrapper's per-key uv.toml
+
+
+@dataclass(frozen=True)
+class ArchPolicy:
+    """The site policy of one architecture: the settings of its system uv.toml."""
+
+    arch: str
+    settings: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WrapperSpec:
+    """What the uv wrapper needs besides the cache key."""
+
+    real_uv: str  # the uv it execs
+    etc_dir: str  # absolute <install dir>/etc, holding each <arch>/uv/uv.toml
+    library: str  # absolute path of its rarely run parts (libexec/uv-rare.sh)
 
 
 @dataclass(frozen=True)
@@ -77,21 +106,28 @@ class ModuleDescription:
     arch: ArchDetection
     cache_key: CacheKeySpec
     actions: tuple[Action, ...]
+    policies: tuple[ArchPolicy, ...]
+    wrapper: WrapperSpec
 
 
 def _literal(text: str) -> Template:
     return (Text(text),)
 
 
-def describe(config: SiteConfig, layout: Layout) -> ModuleDescription:
-    """Build the module description for a validated site config."""
+def describe(
+    config: SiteConfig,
+    layout: Layout,
+    *,
+    real_uv: str,
+    missing_dirs: frozenset[str] = frozenset(),
+) -> ModuleDescription:
+    """Build the module description for a validated site config. `real_uv` is the uv the
+    wrapper runs; `missing_dirs` the wheelhouse directories absent when building (policy())."""
     cache = pathexpr.parse(config.paths.cache)
     depot = pathexpr.parse(config.paths.venv_depot)
     bin_dir = layout.absolute(layout.bin_dir)
-    etc_for_arch: Template = (
-        Text(layout.absolute(layout.install_dir / "etc") + "/"),
-        ArchRef(),
-    )
+    etc_dir = layout.absolute(layout.install.etc_dir)
+    etc_for_arch: Template = (Text(etc_dir + "/"), ArchRef())
     actions: list[Action] = [
         SetEnv("UV_CACHE_DIR", cache),
         SetEnv(DEPOT_VARIABLE, depot),
@@ -101,7 +137,8 @@ def describe(config: SiteConfig, layout: Layout) -> ModuleDescription:
         SetEnv("UV_PYTHON_DOWNLOADS", _literal(config.python.downloads)),
     ]
     if config.wheelhouse.constraints:
-        # UV_CONSTRAINT is space-separated and read by `uv pip` only (DESIGN.md).
+        # UV_CONSTRAINT is space-separated and read by `uv pip` only
+        # (docs/design.md#constraints).
         actions.append(SetEnv("UV_CONSTRAINT", _literal(" ".join(config.wheelhouse.constraints))))
     tool_bin = pathexpr.parse(config.paths.tool_bin)
     actions += [
@@ -141,6 +178,15 @@ def describe(config: SiteConfig, layout: Layout) -> ModuleDescription:
             variable=config.cache_key.variable,
             modules=tuple(config.cache_key.modules),
             families=tuple(config.cache_key.families),
+            packages=tuple(config.cache_key.packages),
         ),
         actions=tuple(actions),
+        policies=tuple(
+            ArchPolicy(arch, policy(config, arch, missing_dirs)) for arch in config.archs
+        ),
+        wrapper=WrapperSpec(
+            real_uv=real_uv,
+            etc_dir=etc_dir,
+            library=layout.absolute(layout.wrapper_library),
+        ),
     )

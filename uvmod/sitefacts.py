@@ -2,7 +2,9 @@
 
 `uvmod venv`, `uvmod key` and `uvmod doctor` run as the researcher, who has no site.toml; the
 loaded module points at `$UVMOD_HOME`, and `$UVMOD_HOME/etc/uvmod-site.json` holds the validated
-configuration. Without a loaded module the embedded default applies.
+configuration, the uv the wrapper runs and the wrapper's build id (the name of its per-key
+configuration directory in the depot, uvmod/render/wrapper.py). Without a loaded module the
+embedded default applies.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from pydantic import ValidationError
 
 from uvmod.config import SiteConfig, load_config
 from uvmod.errors import ConfigError
+from uvmod.layout import InstallDir
 from uvmod.moduledesc import HOME_VARIABLE
 from uvmod.render import MARKER
 
-SITE_JSON = Path("etc") / "uvmod-site.json"
 
-
-def render_site_json(config: SiteConfig, real_uv: str) -> str:
+def render_site_json(config: SiteConfig, real_uv: str, build_id: str) -> str:
     data = {
         "_comment": f"{MARKER}: the site configuration uv-hpc was built from; do not edit.",
         "real_uv": real_uv,
+        "build_id": build_id,
         "config": config.model_dump(mode="json"),
     }
     # No sort_keys: [arch.flags] order is meaningful (most capable first).
@@ -38,6 +40,14 @@ class SiteFacts:
     config: SiteConfig
     real_uv: str | None
     home: Path | None  # None: no uv-hpc module loaded, embedded default in use
+    # The loaded wrapper's build id; None without a module, or from a tree built before the
+    # facts carried it (then nothing is known to be another build's).
+    build_id: str | None = None
+
+    @property
+    def install(self) -> InstallDir[Path] | None:
+        """The loaded module's files ($UVMOD_HOME/bin/uv, etc/...); None without a module."""
+        return None if self.home is None else InstallDir(self.home)
 
 
 def load_site_facts(environ: Mapping[str, str] | None = None) -> SiteFacts:
@@ -45,7 +55,7 @@ def load_site_facts(environ: Mapping[str, str] | None = None) -> SiteFacts:
     home = env.get(HOME_VARIABLE)
     if not home:
         return SiteFacts(load_config(None), None, None)
-    path = Path(home) / SITE_JSON
+    path = InstallDir(Path(home)).site_json
     try:
         data = json.loads(path.read_text("utf-8"))
         config = SiteConfig.model_validate(data["config"])
@@ -54,4 +64,7 @@ def load_site_facts(environ: Mapping[str, str] | None = None) -> SiteFacts:
             f"{path}: cannot read the site facts of the loaded module ({exc}); "
             "ask your administrator to rerun uvmod build-modulefiles"
         ) from None
-    return SiteFacts(config, data.get("real_uv"), Path(home))
+    build = data.get("build_id")
+    return SiteFacts(
+        config, data.get("real_uv"), Path(home), build if isinstance(build, str) else None
+    )

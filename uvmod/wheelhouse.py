@@ -190,7 +190,7 @@ class TagMatcher:
 
 
 class Rule(enum.Enum):
-    """How uv chooses between the wheelhouse directories, from the site policy (uvtoml.py)."""
+    """How uv chooses between the wheelhouse directories, from the site policy (policy.py)."""
 
     FIND_LINKS = "find-links"  # pypi = false: no-index + find-links
     FIRST_INDEX = "first-index"  # pypi = true: flat [[index]] entries and this index-strategy

@@ -5,6 +5,10 @@ local site = {
   cache_key = {
     variable = "UVMOD_CACHE_KEY",
     source_variable = "UVMOD_KEY_SOURCE",
+    source_load = "load",
+    source_hook = "hook",
+    lmod_family_prefix = "LMOD_FAMILY_",
+    modules_family_prefix = "MODULES_FAMILY_",
     modules = { "openmpi", "mpich", "intelmpi", "mvapich2", "cray-mpich", "cuda", "cudnn", "nccl" },
     families = { "mpi" },
   },
@@ -14,10 +18,11 @@ local site = {
 --
 -- uvmod pastes this text after the generated `local site = {...}` table of both files
 -- (uvmod/render/lua.py), so the modulefile and the hook compute the key with the same code.
--- uvmod/cachekey.py is the Python twin (`uvmod key`); tests/test_cache_key.py runs both on the
--- same inputs, so keep the rules below in step with it.
+-- uvmod/cachekey.py (`uvmod key`), tcl/cache_key.tcl and sh/uvmod-key.sh are its twins:
+-- tests/test_cache_key.py runs one table of generated cases through all four, so keep the rule
+-- below in step with them (docs/design.md#cache-key).
 --
--- The key (DESIGN.md): the full names (`name/version`) of the loaded modules that are named in
+-- The key: the full names (`name/version`) of the loaded modules that are named in
 -- `cache_key.modules` or hold one of `cache_key.families`, sorted, joined with ",";
 -- "" when there are none.
 
@@ -146,7 +151,7 @@ local function uvmod_finalize()
   local key = compute_cache_key(spec, loaded, members)
   if key == "" then key = nil end
   put(varT, spec.variable, key)
-  put(varT, spec.source_variable, "hook")
+  put(varT, spec.source_variable, spec.source_hook)
 end
 
 -- The functions already registered for hook `name`, from the table that Hook.lua keeps local

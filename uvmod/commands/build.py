@@ -10,9 +10,9 @@ from uvmod.config import DEFAULT_CONFIG_NAME, SiteConfig, load_config
 from uvmod.errors import ConfigError
 from uvmod.layout import Layout
 from uvmod.plan import PlannedFile, plan_tree
+from uvmod.policy import wheelhouse_dirs
 from uvmod.realuv import RealUv, find_real_uv, uv_version, version_warning
 from uvmod.render.lua import lua_string
-from uvmod.render.uvtoml import wheelhouse_dirs
 from uvmod.writer import WriteReport, unified_diff, write_tree
 
 

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from uvmod import depot, output
+from uvmod import depot, dryrun, output
 from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
 
@@ -167,7 +167,7 @@ def scan(depot_path: Path) -> Iterator[Entry]:
     if trash.is_dir():
         for child in sorted(trash.iterdir()):
             if child.is_dir() and not child.is_symlink():
-                # Moved aside as <name>.<pid> (sh/uv-wrapper.sh).
+                # Moved aside as <name>.<pid> (sh/uv-rare.sh, _uvmod_move_aside).
                 name = child.name.rpartition(".")[0] or child.name
                 yield _entry(child, trash=True, indexed=index.get(name))
 
@@ -186,9 +186,10 @@ def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO | None = 
     if chosen:  # the user's opt-out: the wrapper leaves it alone, so do we
         print(depot.resolve_user_environment(chosen, root), file=out)
         return 0
-    config = load_site_facts(environ).config
-    key = depot.current_key(config, environ)
-    env_dir = depot.depot_dir(config, environ) / depot.env_name(root, key)
+    found = dryrun.project_environment(directory, environ, load_site_facts(environ))
+    if found is None:
+        raise UvmodError(f"{directory}: the uv wrapper chooses no depot environment here")
+    root, key, env_dir = found.root, found.key, found.path
     if (env_dir / "pyvenv.cfg").is_file() and not (env_dir / depot.MARKER).exists():
         # Made by a single uv call so far: the wrapper writes the back-pointer on the next
         # one; we know the project and the key, so write it now (then gc can see it).
@@ -256,20 +257,6 @@ def venv_list(
     return 0
 
 
-def _current_build(home: Path | None) -> str | None:
-    """UVMOD_BUILD_ID of the loaded module's wrapper (None: unknown, keep every build's files)."""
-    if home is None:
-        return None
-    try:
-        lines = (home / "bin" / "uv").read_text("utf-8", "replace").splitlines()[:20]
-    except OSError:
-        return None
-    for line in lines:
-        if line.startswith("UVMOD_BUILD_ID="):
-            return line.removeprefix("UVMOD_BUILD_ID=").strip("'")
-    return None
-
-
 def _old_configs(depot_path: Path, current_build: str | None) -> list[Path]:
     """Per-key uv.toml directories of module builds other than the loaded one."""
     config = depot_path / depot.CONFIG
@@ -311,7 +298,7 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
         e for e in scan(depot_path) if _removable(e) and real_depot in e.path.resolve().parents
     ]
     entries = [i for i in depot.read_index(depot_path) if _project_state(i.project) == "gone"]
-    configs = _old_configs(depot_path, _current_build(facts.home))
+    configs = _old_configs(depot_path, facts.build_id)
     verb = "would remove" if dry_run else "removed"
     freed = 0
     for entry in doomed:

@@ -25,7 +25,7 @@ from uvmod import __version__, pytarget, requirements
 from uvmod.config import SiteConfig
 from uvmod.errors import ConfigError, UvmodError
 from uvmod.moduledesc import ARCH_VARIABLE, HOME_VARIABLE
-from uvmod.render.uvtoml import wheelhouse_dirs
+from uvmod.policy import wheelhouse_dirs
 from uvmod.requirements import Wanted
 from uvmod.sitefacts import load_site_facts
 from uvmod.wheelhouse import (

@@ -1,6 +1,6 @@
 """The project's environment as the wrapper chooses it, and what is installed in it.
 
-The wrapper (sh/uv-wrapper.sh, uvmod/depot.py) sets UV_PROJECT_ENVIRONMENT per call to
+The wrapper (asked through uvmod/dryrun.py) sets UV_PROJECT_ENVIRONMENT per call to
 `$UVMOD_VENV_DEPOT/<name>-<hash of key and real path>`, unless the user set it themselves; without
 the module uv uses the project's `.venv`. Installed distributions are read from their dist-info:
 RECORD lists every installed file (PEP 376/627), and uv writes `uv_build.json` next to it for
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from uvmod import depot
+from uvmod import depot, dryrun
 from uvmod.doctor.context import Context
 from uvmod.errors import UvmodError
 
@@ -45,10 +45,10 @@ def project_env(ctx: Context) -> ProjectEnv | None:
     if depot_path is None:
         return ProjectEnv(root / ".venv", ".venv")
     try:
-        key = depot.current_key(ctx.config, ctx.environ)
+        found = ctx.memo("dryrun", lambda: dryrun.project_environment(root, ctx.environ, ctx.facts))
     except UvmodError:
         return None
-    return ProjectEnv(depot_path / depot.env_name(root, key), "depot")
+    return None if found is None else ProjectEnv(found.path, "depot")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -38,7 +38,7 @@ def check_key(ctx: Context) -> Result:
     if fix is not None:
         command, why = fix
         # Without the hook marker the wrapper sees the staleness itself and uses the loaded
-        # modules' key for each call (sh/uv-wrapper.sh, "Stale key"): builds stay right, the
+        # modules' key for each call (sh/uv-phases.sh, "Stale key"): builds stay right, the
         # variable and the wrapper's warning on every call do not. With the marker it trusts
         # the variable, so builds would follow the wrong key.
         status_level = Status.FAIL if status.hook_active else Status.WARN

@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+from uvmod.cachekey import is_module, loaded_from_env
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, ok
@@ -18,8 +19,8 @@ REBUILD = "ask your administrator to rerun `uvmod build-modulefiles`"
 def _loaded_full_name(ctx: Context) -> str:
     """`uv-hpc/1.0` from LOADEDMODULES (kept by Lmod and Environment Modules), else the name."""
     name = ctx.module_name
-    for full in ctx.environ.get("LOADEDMODULES", "").split(":"):
-        if full == name or full.startswith(name + "/"):
+    for full in loaded_from_env(ctx.environ):
+        if is_module(full, name):
             return full
     return name
 
@@ -55,9 +56,10 @@ def _same_file(a: str, b: Path) -> bool:
 def check_wrapper(ctx: Context) -> Result:
     check = "module.wrapper"
     on_path = which_uv(ctx)
-    if not ctx.module_loaded or ctx.facts.home is None:
+    install = ctx.facts.install
+    if not ctx.module_loaded or install is None:
         return ok(check, f"no module loaded; `uv` on PATH is {on_path or 'missing'}")
-    wrapper = ctx.facts.home / "bin" / "uv"
+    wrapper = install.wrapper
     if on_path is None:
         return found(
             check,

@@ -18,7 +18,7 @@ from typing import Any
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, ok
-from uvmod.render.uvtoml import policy, wheelhouse_dirs
+from uvmod.policy import policy, wheelhouse_dirs
 
 # Settings that decide which indexes and wheels uv uses (uv's settings reference). A `[pip]`
 # table holds the same keys for `uv pip` and is checked too.
@@ -80,9 +80,9 @@ def user_config_file(environ: Mapping[str, str]) -> Path:
 
 
 def expected_system_file(ctx: Context) -> Path | None:
-    if ctx.facts.home is None or ctx.arch is None:
+    if ctx.facts.install is None or ctx.arch is None:
         return None
-    return ctx.facts.home / "etc" / ctx.arch / "uv" / "uv.toml"
+    return ctx.facts.install.uv_toml(ctx.arch)
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -143,7 +143,7 @@ def check_system_config(ctx: Context) -> Result:
     return ok(check, f"uv reads the site policy {expected}")
 
 
-# The settings render/uvtoml.py's policy() writes.
+# The settings uvmod/policy.py's policy() decides.
 POLICY_SETTINGS = ("index", "find-links", "no-index", "index-strategy", "no-build-package")
 
 

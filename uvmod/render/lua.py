@@ -1,13 +1,14 @@
-"""Lua rendering: one escaper, a data table, and the static body from lua/modulefile.lua."""
+"""Lua rendering: one escaper, the data table of render/table.py spelled as Lua, and the static
+bodies from lua/."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from uvmod import __version__
-from uvmod.moduledesc import KEY_SOURCE_VARIABLE, ModuleDescription, PrependPath, SetEnv
-from uvmod.pathexpr import ArchRef, EnvRef, Template, Text
+from uvmod.moduledesc import ModuleDescription
 from uvmod.render import MARKER, packaged_text
+from uvmod.render.table import hooks_table, module_table
 
 LuaValue = str | int | bool | Sequence["LuaValue"] | Mapping[str, "LuaValue"]
 
@@ -18,8 +19,9 @@ def lua_string(value: str) -> str:
     """A double-quoted Lua string literal that means exactly `value`.
 
     Control bytes become `\\ddd` with three digits, so a following digit is never absorbed;
-    `\\x` and `\\u{}` are avoided because old Lmod builds run Lua 5.1 (DESIGN.md). Other bytes,
-    UTF-8 included, are carried as they are: Lua strings are byte strings.
+    `\\x` and `\\u{}` are avoided because old Lmod builds run Lua 5.1
+    (docs/design.md#values-in-lua-tcl-and-sh). Other bytes, UTF-8 included, are carried as they
+    are: Lua strings are byte strings.
     """
     out = []
     for char in value:
@@ -75,53 +77,6 @@ def _is_short_scalar_list(value: LuaValue) -> bool:
     return all(isinstance(item, str) for item in value) and sum(len(str(i)) for i in value) < 60
 
 
-def template_value(template: Template) -> list[LuaValue]:
-    """A path template as Lua data: strings, {var=..., default=...} and {arch=true}."""
-    parts: list[LuaValue] = []
-    for part in template:
-        if isinstance(part, Text):
-            parts.append(part.text)
-        elif isinstance(part, ArchRef):
-            parts.append({"arch": True})
-        elif isinstance(part, EnvRef):
-            ref: dict[str, LuaValue] = {"var": part.name}
-            if part.default is not None:
-                ref["default"] = template_value(part.default)
-            parts.append(ref)
-    return parts
-
-
-def description_table(desc: ModuleDescription) -> dict[str, LuaValue]:
-    actions: list[LuaValue] = []
-    for action in desc.actions:
-        op = "setenv" if isinstance(action, SetEnv) else "prepend_path"
-        assert isinstance(action, SetEnv | PrependPath)
-        actions.append({"op": op, "name": action.name, "value": template_value(action.value)})
-    return {
-        "name": desc.name,
-        "version": desc.version,
-        "family": desc.family,
-        "whatis": list(desc.whatis),
-        "arch": {
-            "override_variables": list(desc.arch.override_variables),
-            "cpuinfo_variable": desc.arch.cpuinfo_variable,
-            "rules": [{"arch": r.arch, "flags": list(r.flags)} for r in desc.arch.rules],
-        },
-        "cache_key": cache_key_table(desc),
-        "actions": actions,
-    }
-
-
-def cache_key_table(desc: ModuleDescription) -> dict[str, LuaValue]:
-    """`site.cache_key` of the modulefile and of the hooks: what lua/cache_key.lua reads."""
-    return {
-        "variable": desc.cache_key.variable,
-        "source_variable": KEY_SOURCE_VARIABLE,
-        "modules": list(desc.cache_key.modules),
-        "families": list(desc.cache_key.families),
-    }
-
-
 def _header() -> str:
     return (
         f"-- {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
@@ -130,11 +85,15 @@ def _header() -> str:
 
 
 def render_modulefile(desc: ModuleDescription) -> str:
-    """The Lmod modulefile: marker header, `local site` data table, then the static body."""
+    """The Lmod modulefile: marker header, `local site` data table, then the static body. The
+    help text follows the table as a long string, which keeps it readable in the file."""
+    table = module_table(desc)
+    help_text = table.pop("help")
+    assert isinstance(help_text, str)
     return (
         _header()
-        + f"local site = {lua_value(description_table(desc))}\n"
-        + f"site.help = {lua_long_string(desc.help_text)}\n\n"
+        + f"local site = {lua_value(table)}\n"
+        + f"site.help = {lua_long_string(help_text)}\n\n"
         + packaged_text("lua", "cache_key.lua")
         + "\n"
         + packaged_text("lua", "modulefile.lua")
@@ -143,10 +102,9 @@ def render_modulefile(desc: ModuleDescription) -> str:
 
 def render_hooks(desc: ModuleDescription) -> str:
     """PREFIX/lmod/uvmod_hooks.lua: the data the hooks need, the key function, the hooks."""
-    data: dict[str, LuaValue] = {"name": desc.name, "cache_key": cache_key_table(desc)}
     return (
         _header()
-        + f"local site = {lua_value(data)}\n\n"
+        + f"local site = {lua_value(hooks_table(desc))}\n\n"
         + packaged_text("lua", "cache_key.lua")
         + "\n"
         + packaged_text("lua", "uvmod_hooks.lua")

@@ -1,10 +1,10 @@
-"""Tcl rendering for Environment Modules: one escaper, a data dict, and the static body from
-tcl/modulefile.tcl.
+"""Tcl rendering for Environment Modules: one escaper, the data table of render/table.py spelled
+as a Tcl dict, and the static bodies from tcl/.
 
-The description is the same `ModuleDescription` the Lua renderer takes; only the spelling of the
-data differs. Everything site-specific becomes one `set uvmod_site [dict create ...]` command at
-the top of the file, and the logic lives in tcl/modulefile.tcl, a real Tcl file that `tclsh` can
-check on its own.
+The table is the one the Lua renderer spells; only the spelling differs. Everything
+site-specific becomes one `set uvmod_site [dict create ...]` command at the top of the file, and
+the logic lives in tcl/cache_key.tcl and tcl/modulefile.tcl, real Tcl files that `tclsh` can
+check on their own.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from uvmod import __version__
-from uvmod.moduledesc import KEY_SOURCE_VARIABLE, ModuleDescription, PrependPath, SetEnv
-from uvmod.pathexpr import ArchRef, EnvRef, Template, Text
+from uvmod.moduledesc import ModuleDescription
 from uvmod.render import MARKER, packaged_text
+from uvmod.render.table import module_table
 
 TclValue = str | Sequence["TclValue"] | Mapping[str, "TclValue"]
 
@@ -69,53 +69,6 @@ def tcl_value(value: TclValue, indent: str = "") -> str:
     return head + "".join(f" \\\n{inner}{word}" for word in words) + "]"
 
 
-def template_value(template: Template) -> list[TclValue]:
-    """A path template as tagged lists: {text S}, {env NAME}, {env NAME DEFAULT}, {arch}.
-
-    Every part carries a tag because a Tcl value has no type: a string and a list of two words
-    cannot be told apart by the body otherwise.
-    """
-    parts: list[TclValue] = []
-    for part in template:
-        if isinstance(part, Text):
-            parts.append(["text", part.text])
-        elif isinstance(part, ArchRef):
-            parts.append(["arch"])
-        elif isinstance(part, EnvRef):
-            ref: list[TclValue] = ["env", part.name]
-            if part.default is not None:
-                ref.append(template_value(part.default))
-            parts.append(ref)
-    return parts
-
-
-def description_dict(desc: ModuleDescription) -> dict[str, TclValue]:
-    actions: list[TclValue] = []
-    for action in desc.actions:
-        assert isinstance(action, SetEnv | PrependPath)
-        op = "setenv" if isinstance(action, SetEnv) else "prepend-path"
-        actions.append({"op": op, "name": action.name, "value": template_value(action.value)})
-    return {
-        "name": desc.name,
-        "version": desc.version,
-        "family": desc.family,
-        "help": desc.help_text,
-        "whatis": list(desc.whatis),
-        "arch": {
-            "override_variables": list(desc.arch.override_variables),
-            "cpuinfo_variable": desc.arch.cpuinfo_variable,
-            "rules": [{"arch": r.arch, "flags": list(r.flags)} for r in desc.arch.rules],
-        },
-        "cache_key": {
-            "variable": desc.cache_key.variable,
-            "source_variable": KEY_SOURCE_VARIABLE,
-            "modules": list(desc.cache_key.modules),
-            "families": list(desc.cache_key.families),
-        },
-        "actions": actions,
-    }
-
-
 def render_modulefile(desc: ModuleDescription) -> str:
     """The Environment Modules modulefile: `#%Module` cookie, marker, data, static body.
 
@@ -126,6 +79,8 @@ def render_modulefile(desc: ModuleDescription) -> str:
         "#%Module1.0\n"
         f"# {MARKER}: written by uvmod {__version__} build-modulefiles; do not edit.\n"
         "# Regenerate it from the site configuration instead.\n"
-        f"set uvmod_site {tcl_value(description_dict(desc))}\n\n"
+        f"set uvmod_site {tcl_value(module_table(desc))}\n\n"
+        + packaged_text("tcl", "cache_key.tcl")
+        + "\n"
         + packaged_text("tcl", "modulefile.tcl")
     )

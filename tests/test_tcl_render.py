@@ -233,7 +233,7 @@ def test_body_aborts_on_an_unset_variable_but_unloads(build_prefix: BuildPrefix)
 def test_body_key_rules(
     build_prefix: BuildPrefix, loaded: str, families: dict[str, str], key: str | None
 ) -> None:
-    # The rules of DESIGN.md, as lua/cache_key.lua and `uvmod key` apply them.
+    # The rules of docs/design.md#cache-key, as lua/cache_key.lua and `uvmod key` apply them.
     prefix = build_prefix()
     env = {"HOME": "/home/u", "LOADEDMODULES": loaded, **families}
     calls = _run_body(prefix / "modulefiles/uv-hpc/1.0", "load", env, "5.2.0")

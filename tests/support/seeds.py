@@ -18,17 +18,22 @@ import pytest
 from hypothesis import settings
 
 SEED_VARIABLE = "UVMOD_TEST_SEED"
-# Read once, at start-up: tests/conftest.py clears the UVMOD_ variables around every test.
-_REPLAY = os.environ.get(SEED_VARIABLE, "")
+_REPLAY = pytest.StashKey[str]()
 _SEED = pytest.StashKey[int]()
 
 settings.register_profile("uvmod", print_blob=True)
 settings.load_profile("uvmod")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Read once, at start-up: tests/conftest.py clears the UVMOD_ variables around every test.
+    config.stash[_REPLAY] = os.environ.get(SEED_VARIABLE, "")
+
+
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> random.Random:
-    seed = int(_REPLAY) if _REPLAY else random.randrange(2**32)
+    replay = request.config.stash.get(_REPLAY, "")
+    seed = int(replay) if replay else random.randrange(2**32)
     request.node.stash[_SEED] = seed
     return random.Random(seed)
 

@@ -10,10 +10,10 @@ one `.<name>.*.uvmod-tmp` per target; the next build removes those of its own ta
 builds of one tree at once take turns (an flock on the tree's root directory), so that clean-up
 never removes the temporary file of a build still running (docs/reliability.md).
 
-Modes are the plan's, whatever the umask of the shell that runs the build: each file gets its
-planned mode (0644, or 0755 for the scripts of bin/ and libexec/) and each directory the build
-creates 0755, since every user who loads the module reads the tree. Directories that already
-exist keep theirs: the prefix is the administrator's.
+Modes are the plan's, whatever the umask of the shell that runs the build
+(docs/design.md#modes-of-the-tree): each file gets its planned mode (0644, or 0755 for the
+scripts of bin/ and libexec/) and each directory the build creates 0755. Directories that
+already exist keep theirs: the prefix is the administrator's.
 
 Stale files: inside the directories the plan owns entirely (the module's install directory), a
 file that carries the marker but is no longer planned (the uv.toml of an architecture removed

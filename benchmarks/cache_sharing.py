@@ -1,6 +1,6 @@
-"""Item 5: one uv cache shared across MPI stacks, with the real mpi4py against real MPIs.
+"""Row 5: one uv cache shared across MPI stacks, with the real mpi4py against real MPIs.
 
-A project needs the packages of item 1 and mpi4py 3.1.6, whose sdist is built by setuptools
+A project needs the packages of row 1 and mpi4py 3.1.6, whose sdist is built by setuptools
 against the loaded MPI: Debian's MPICH 4.0.2 and Open MPI 4.1.4 (libmpich-dev, libopenmpi-dev),
 wrapped in two modules with `family("mpi")`, their own `mpicc` first on PATH and `MPICC` set.
 The user syncs under MPICH, swaps to Open MPI and syncs, swaps back and syncs. Per step:
@@ -11,7 +11,7 @@ says. Compared with the safe choice without uvmod: a separate cache (and environ
 
 `--quick` compiles unoptimised (CFLAGS=-O0, set by the MPI modules): the same real compile of
 the real sdist against the real MPI, several times cheaper; the full run uses mpi4py's own flags.
-Without both MPIs or without the sdist (no network on the first run) the item is skipped.
+Without both MPIs or without the sdist (no network on the first run) the row is skipped.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Items 1-3: creating a project environment, recreating it after a purge, and the inodes left
+"""Rows 1-3: creating a project environment, recreating it after a purge, and the inodes left
 in the project directory; with the module, with today's pip recipe, and with plain uv."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Item 4: the cost of `module load uv-hpc` against a module that sets one variable.
+"""Row 4: the cost of `module load uv-hpc` against a module that sets one variable.
 
 What is timed is Lmod's own command (`lmod bash load X`, whose output the `module` shell
 function evals): bash start-up and sourcing Lmod's init are the same for both and would only

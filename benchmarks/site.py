@@ -1,9 +1,9 @@
 """The benchmark's site: a module tree built by uvmod, loaded in real Lmod through bash.
 
-Everything lives under one work directory: the wheelhouse (a symlink to the cached wheels plus
-the generated sdist), the module tree, a scratch filesystem for the uv cache and the depot, a
-HOME, and the projects. One filesystem for all of it, as cache and depot need
-(docs/design.md#cache-and-depot-on-one-filesystem).
+Everything lives under one work directory: the wheelhouse (a symlink to the cached wheels, and
+`local/` for row 5's mpi4py sdist and its build requirements), the module tree, a scratch
+filesystem for the uv cache and the depot, a HOME, and the projects. One filesystem for all of
+it, as cache and depot need (docs/design.md#cache-and-depot-on-one-filesystem).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ class LmodUnavailable(RuntimeError):
 class Site:
     work: Path
     prefix: Path  # the uvmod module tree
-    extra_modules: Path  # onevar, and the MPI modules of item 5 (cache_sharing.py)
-    wheelhouse: Path  # root; "wheels" (cached real wheels) and "local" (generated sdists)
+    extra_modules: Path  # onevar, and the MPI modules of row 5 (cache_sharing.py)
+    wheelhouse: Path  # root; "wheels" (cached real wheels) and "local" (row 5's mpi4py sdist)
     scratch: Path
     home: Path
     python: Path  # the interpreter a `module load python` would put on PATH

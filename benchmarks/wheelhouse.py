@@ -2,9 +2,9 @@
 
 The first run downloads numpy, scipy, pandas, h5py, matplotlib and their dependencies for the
 running Python into ~/.cache/uvmod-bench/wheels (a flat directory, like one directory of the
-Alliance wheelhouse); later runs find everything there and need no network. Item 5 also needs
+Alliance wheelhouse); later runs find everything there and need no network. Row 5 also needs
 the real mpi4py sdist and its build requirements, kept in a folder of their own. When neither
-works the benchmark (or item 5) is skipped with the reason: it must never fail CI because PyPI
+works the benchmark (or row 5) is skipped with the reason: it must never fail CI because PyPI
 is unreachable.
 """
 
@@ -16,12 +16,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-# What a typical user of a scientific cluster installs (issue 7).
+# What a typical user of a scientific cluster installs: the packages of rows 1-3.
 FULL_PACKAGES = ("numpy", "scipy", "pandas", "h5py", "matplotlib")
 # --quick: one compiled package with no dependencies keeps CI fast and the download small.
 QUICK_PACKAGES = ("numpy",)
 
-# Item 5: the real mpi4py sdist and what its build needs, offline. mpi4py 3.1.6 does not build
+# Row 5: the real mpi4py sdist and what its build needs, offline. mpi4py 3.1.6 does not build
 # with setuptools 84 (its build passes `dry_run` to new_compiler): the wheelhouse holds < 81.
 MPI4PY = "mpi4py==3.1.6"
 MPI4PY_SDIST = "mpi4py-3.1.6.tar.gz"

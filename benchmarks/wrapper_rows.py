@@ -1,4 +1,4 @@
-"""Item 6: the wrapper overhead figures of benchmarks/wrapper_overhead.py, in the same table.
+"""Row 6: the wrapper overhead figures of benchmarks/wrapper_overhead.py, in the same table.
 
 Not re-measured differently: the cases, rounds and alternation are that script's own
 (`run_cases`); this only turns its results into rows.

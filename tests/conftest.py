@@ -11,8 +11,9 @@ import pytest
 from tests.support import tools
 from uvmod.cli import main
 
-# The module-tool matrix: the module_tool, lmod_tool and em_tool fixtures.
-pytest_plugins = ("tests.support.matrix",)
+# The module-tool matrix (the module_tool, lmod_tool and em_tool fixtures), random seeds that
+# failures report (the rng fixture), and pytest's own pytester (tests/test_seeds.py).
+pytest_plugins = ("tests.support.matrix", "tests.support.seeds", "pytester")
 
 
 @pytest.fixture(autouse=True)

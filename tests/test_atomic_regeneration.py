@@ -3,8 +3,8 @@
 Two configs that differ in every value a file of the tree carries (cache and depot paths, the
 only-binary list, the key modules) are built alternately in a loop by a separate process, while
 each Lmod and Environment Modules of the matrix load the module; and that loop is SIGKILLed at
-random points.
-Figures are in docs/reliability.md ("Atomic regeneration").
+random points (the seed is in the report of a failure: tests/support/seeds.py), and before each
+step of the writer in turn. Figures are in docs/reliability.md#atomic-regeneration.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ only_binary = ["only{tag}"]
 [cache_key]
 modules = ["mod{tag}"]
 """
+
+# How many kills the slow test makes; read at import, since tests/conftest.py clears UVMOD_*
+# variables around each test.
+KILLS = int(os.environ.get("UVMOD_KILLS", "200"))
 
 # Builds A, B, A, B, ... until killed or until the stop file appears; counts builds in `done`.
 LOOP = """\
@@ -219,18 +223,15 @@ def _one_more_build_repairs(tree: Tree, tools: Sequence[ModuleTool] = MODULE_TOO
         assert out["UV_CACHE_DIR"] == "/scratch-a/uv"
 
 
-def test_sigkill_at_random_points_leaves_a_tree_that_loads(tree: Tree) -> None:
-    seed = random.randrange(2**32)
-    _kill_midway(tree, random.Random(seed), 12)
+def test_sigkill_at_random_points_leaves_a_tree_that_loads(tree: Tree, rng: random.Random) -> None:
+    _kill_midway(tree, rng, 12)
     _one_more_build_repairs(tree)
 
 
 @pytest.mark.slow
-def test_many_sigkills(tree: Tree) -> None:
-    seed = random.randrange(2**32)
-    kills = int(os.environ.get("UVMOD_KILLS", "200"))
-    with_temporaries, left = _kill_midway(tree, random.Random(seed), kills)
-    print(f"seed {seed}: {kills} kills, {with_temporaries} left temporaries ({left} at the end)")
+def test_many_sigkills(tree: Tree, rng: random.Random) -> None:
+    with_temporaries, left = _kill_midway(tree, rng, KILLS)
+    print(f"{KILLS} kills, {with_temporaries} left temporaries ({left} at the end)")
     _one_more_build_repairs(tree)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from tests.conftest import BuildPrefix
 from tests.support.modules import ModuleTool, base_env
 from tests.support.standin import make_standin, run_wrapper
-from tests.support.tinywheels import make_wheel
+from tests.support.wheels import write_wheel
 
 KEY = "cuda/12.2,mpich/4.1.2"
 
@@ -109,11 +109,11 @@ def test_after_module_load_uvmod_and_uvx_run(
     """The user guide's commands, as a user types them, with nothing on PATH but the system
     and the module; uvx runs a tool from the site wheelhouse, offline."""
     wheelhouse = tmp_path / "wheelhouse"
-    make_wheel(
+    write_wheel(
         wheelhouse / "generic",
         "tinytool",
         "1.0",
-        files={
+        {
             "tinytool.py": "def main():\n    print('tinytool ran')\n",
             "tinytool-1.0.dist-info/entry_points.txt": "[console_scripts]\n"
             "tinytool = tinytool:main\n",

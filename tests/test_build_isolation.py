@@ -162,4 +162,5 @@ def test_fake_sdist_is_a_valid_sdist(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     (wheel,) = out.glob("fake-1.0-*.whl")
-    assert zipfile.ZipFile(wheel).read("fake/__init__.py") == b"BUILT_AGAINST = 'cuda-test'\n"
+    module = zipfile.ZipFile(wheel).read("fake/__init__.py")
+    assert module == b"BUILT_AGAINST = 'cuda-test'\nBUILD_KEY = None\n"

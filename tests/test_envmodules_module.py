@@ -1,5 +1,5 @@
 """Environment Modules' own behaviour with the generated Tcl modulefile, and Tcl's quoting
-(what all tools share is in tests/test_modulefile_load.py)."""
+(what all tools share, and where they differ in one test, is in tests/test_modulefile_load.py)."""
 
 from __future__ import annotations
 
@@ -9,35 +9,6 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support.modules import ModuleTool, base_env
-
-
-def test_two_versions_cannot_be_loaded_together(
-    tmp_path: Path, build_prefix: BuildPrefix, em_tool: ModuleTool
-) -> None:
-    # Environment Modules refuses the second one (family/conflict) where Lmod swaps; `module
-    # switch` is the way to change version.
-    prefix = tmp_path / "shared"
-    build_prefix(prefix=prefix)
-    build_prefix('[module]\nversion = "2.0"\n', prefix=prefix)
-    env = base_env(tmp_path)
-    modulepath = [prefix / "modulefiles"]
-    refused = em_tool.run(
-        ["module load uv-hpc/1.0", "module load uv-hpc/2.0"],
-        env,
-        modulepath=modulepath,
-        check=False,
-    )
-    assert refused.returncode != 0
-    assert refused.environ["LOADEDMODULES"] == "uv-hpc/1.0"
-    assert refused.environ["PATH"].count("/uv-hpc/") == 1
-    assert "conflict" in refused.stderr
-    switched = em_tool.run(
-        ["module load uv-hpc/1.0", "module switch uv-hpc/2.0"], env, modulepath=modulepath
-    ).environ
-    assert switched["LOADEDMODULES"] == "uv-hpc/2.0"
-    assert switched["PATH"].split(":")[0] == f"{prefix}/uv-hpc/2.0/bin"
-    assert switched["PATH"].count("/uv-hpc/") == 1
-
 
 # Characters that mean something to Tcl, to the shell that evals modulecmd's output, or to
 # neither: each must arrive in the environment exactly as written.

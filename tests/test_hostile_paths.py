@@ -1,6 +1,6 @@
-"""Issue 8 item 4: hostile project paths through the wrapper, the depot and the real uv, and no
-depot-name collision over 100,000 random paths (tests/test_depot_names.py checks that sh and
-Python agree on the names)."""
+"""Hostile project paths through the wrapper, the depot and the real uv, and no depot-name
+collision over 100,000 random paths (fixed seed, in the test id; tests/test_depot_names.py checks
+that sh and Python agree on the names). Figures in docs/reliability.md#hostile-paths."""
 
 from __future__ import annotations
 

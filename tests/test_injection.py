@@ -22,7 +22,7 @@ import tomli_w
 
 from tests.support import tools
 from tests.support.modules import MODULE_TOOLS, ShellResult, base_env
-from tests.support.tinywheels import make_wheel
+from tests.support.wheels import tiny_wheel
 from uvmod.cli import main
 from uvmod.config import parse_config
 from uvmod.depot import KEY_CHARS
@@ -132,7 +132,7 @@ def test_value_round_trips_or_is_rejected_by_key(
     if "wheelhouse.root" in taken or "wheelhouse.arch.generic[0]" in taken:
         wheelhouse = accepted["wheelhouse"]
         wheels = f"{wheelhouse['root']}/{wheelhouse['arch']['generic'][0]}"
-        make_wheel(Path(wheels), "tinyone", "1.0")
+        tiny_wheel(Path(wheels), "tinyone", "1.0")
     if "wheelhouse.constraints[0]" in taken:
         constraints = Path(accepted["wheelhouse"]["constraints"][0])
         constraints.parent.mkdir(parents=True, exist_ok=True)

@@ -2,9 +2,10 @@
 the same architecture detection against captured /proc/cpuinfo files, the same unload.
 
 Lmod reads modulefiles/uv-hpc/1.0.lua and Environment Modules the `#%Module` file next to it;
-one description renders both, so everything here must hold in each tool alike. Behaviour that is
-a tool's own (Environment Modules refusing a second version where Lmod swaps) is in
-tests/test_lmod_module.py and tests/test_envmodules_module.py.
+one description renders both, so everything here must hold in each tool alike, but for where the
+tools themselves differ (Environment Modules refuses a second version where Lmod swaps), tested
+here over the same matrix. What only one tool does is in tests/test_lmod_module.py and
+tests/test_envmodules_module.py.
 """
 
 from __future__ import annotations
@@ -62,6 +63,37 @@ def test_every_tool_sets_the_same_variables(tmp_path: Path, build_prefix: BuildP
     assert first["UVMOD_ARCH"] == "avx2"
     for tool_id, variables in seen.items():
         assert variables == first, tool_id
+
+
+def test_a_second_version_replaces_the_first_or_is_refused(
+    tmp_path: Path, build_prefix: BuildPrefix, module_tool: ModuleTool
+) -> None:
+    """Lmod swaps one version for another (family `uv`); Environment Modules refuses the second
+    load (family and conflict), and `module switch` changes the version. Either way one wrapper
+    is on PATH."""
+    prefix = tmp_path / "shared"
+    build_prefix(prefix=prefix)
+    build_prefix('[module]\nversion = "2.0"\n', prefix=prefix)
+    env, modulepath = base_env(tmp_path), [prefix / "modulefiles"]
+    second = module_tool.run(
+        ["module load uv-hpc/1.0", "module load uv-hpc/2.0"],
+        env,
+        modulepath=modulepath,
+        check=False,
+    )
+    if module_tool.is_lmod:
+        assert second.returncode == 0, second.stderr
+        switched = second.environ
+    else:
+        assert second.returncode != 0
+        assert second.environ["LOADEDMODULES"] == "uv-hpc/1.0"
+        assert second.environ["PATH"].count("/uv-hpc/") == 1
+        assert "conflict" in second.stderr
+        switch = ["module load uv-hpc/1.0", "module switch uv-hpc/2.0"]
+        switched = module_tool.run(switch, env, modulepath=modulepath).environ
+    assert switched["LOADEDMODULES"] == "uv-hpc/2.0"
+    assert switched["PATH"].split(":")[0] == f"{prefix}/uv-hpc/2.0/bin"
+    assert switched["PATH"].count("/uv-hpc/") == 1
 
 
 def test_scratch_unset_falls_back_to_home_cache(

@@ -1,8 +1,9 @@
-"""Issue 8 item 6: a scratch purge deletes random files from a depot environment and the uv cache.
+"""A scratch purge deletes random files from a depot environment and the uv cache.
 
 The next `uv run` through the module either works or fails with a message that names the fix, and
 `uvmod doctor --json --project` reports the damage with its fix. Seeded and reproducible: a failing
-seed is rerun with `-k 'seed-N'`. A handful of seeds by default, more under `-m slow`.
+seed is rerun with `-k 'seed-N'`. A handful of seeds by default, more under `-m slow`. Figures
+in docs/reliability.md#scratch-purges.
 """
 
 from __future__ import annotations

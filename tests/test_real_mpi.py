@@ -34,6 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import tools
+from tests.support.fakesdist import mpi_site_toml
 from tests.support.modules import MODULE_TOOLS, ModuleTool, ShellResult, base_env
 from uvmod import depot
 
@@ -65,22 +66,6 @@ dependencies = ["mpi4py"]
 
 [tool.uv]
 package = false
-"""
-
-SITE_TOML = """\
-[wheelhouse]
-root = "{root}"
-pypi = false
-[wheelhouse.arch]
-avx512 = ["generic"]
-avx2 = ["generic"]
-generic = ["generic"]
-[cache_key]
-modules = ["cuda"]
-families = ["mpi"]
-packages = ["mpi4py"]
-[python]
-downloads = "never"
 """
 
 
@@ -175,7 +160,9 @@ def make_site(root: Path) -> Site:
     (root / "wheelhouse").mkdir()
     (root / "wheelhouse" / "generic").symlink_to(wheelhouse)
     config = root / "site.toml"
-    config.write_text(SITE_TOML.format(root=root / "wheelhouse"))
+    config.write_text(
+        mpi_site_toml(root / "wheelhouse", '[python]\ndownloads = "never"', package="mpi4py")
+    )
     prefix = root / "prefix"
     build = ["build-modulefiles", "--config", str(config), "--prefix", str(prefix)]
     subprocess.run(

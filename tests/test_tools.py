@@ -19,7 +19,7 @@ from tests.conftest import BuildPrefix
 from tests.support import tools
 from tests.support.modules import ModuleTool, base_env, run_lmod
 from tests.support.standin import make_standin, run_wrapper
-from tests.support.tinywheels import make_wheel
+from tests.support.wheels import write_wheel
 
 WHEELHOUSE_ONLY = (
     'pypi = false\n[wheelhouse.arch]\navx512 = ["generic"]\navx2 = ["generic"]\n'
@@ -29,11 +29,11 @@ WHEELHOUSE_ONLY = (
 
 def _wheelhouse(root: Path) -> Path:
     """A tool with a console script, alone in the site wheelhouse."""
-    make_wheel(
+    write_wheel(
         root / "generic",
         "tinytool",
         "1.0",
-        files={
+        {
             "tinytool.py": "def main():\n    print('tinytool ran')\n",
             "tinytool-1.0.dist-info/entry_points.txt": "[console_scripts]\n"
             "tinytool = tinytool:main\n",

@@ -1,9 +1,10 @@
-"""The seed scenario of uv#16216, end to end: real Lmod, real uv, a wheelhouse built here.
+"""The scenario of https://github.com/astral-sh/uv/issues/16216, end to end: real Lmod, real uv,
+a wheelhouse built here.
 
 The wheelhouse is laid out like the Alliance one: the avx2 chain is
 gentoo2020/avx2 → gentoo/avx2 (absent, as on some clusters) → gentoo2020/generic → gentoo/generic
 → generic. setuptools 50.3.2+computecanada sits in gentoo/generic, *before* the directory holding
-75.1.0+computecanada, which is what defeated the researcher in the seed report.
+75.1.0+computecanada, which is what defeated the researcher in that report.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def seed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The pyproject.toml of the seed report: dynamic dependencies read from a requirements file
+    """The pyproject.toml of uv#16216: dynamic dependencies read from a requirements file
     and a build-system.requires that must come from the wheelhouse too."""
     project = tmp_path_factory.mktemp("sources") / "epiclass"
     (project / "requirements").mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""Issue 3 acceptance: real Lmod, the real uv, a test wheelhouse, no network."""
+"""The wrapper in real Lmod with the real uv, from a test wheelhouse, offline: environments in
+the depot, the per-key policy and builds, `uv pip` in a project, concurrent first calls."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.fakesdist import mpi_site_toml
+from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
-from tests.support.tinywheels import make_sdist, make_wheel
+from tests.support.wheels import tiny_wheel
 from uvmod import depot
 
 PYPROJECT = """\
@@ -71,9 +72,9 @@ def uvmod(*args: str) -> str:
 @pytest.fixture
 def site(tmp_path: Path, build_prefix: BuildPrefix) -> Site:
     wheelhouse = tmp_path / "wheelhouse"
-    make_wheel(wheelhouse / "generic", "tinyone", "1.0")
-    make_wheel(wheelhouse / "generic", "tinytwo", "2.0")
-    make_sdist(wheelhouse / "generic", "fake", "1.0")
+    tiny_wheel(wheelhouse / "generic", "tinyone", "1.0")
+    tiny_wheel(wheelhouse / "generic", "tinytwo", "2.0")
+    write_fake_sdist(wheelhouse / "generic")
     prefix = build_prefix(mpi_site_toml(wheelhouse, '[python]\ndownloads = "never"'))
     env = base_env(
         tmp_path,
@@ -249,7 +250,8 @@ def test_eight_concurrent_first_uses_of_a_new_key(site: Site) -> None:
 
 def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     """[extra-build-variables] in the wrapper's per-key system uv.toml changes the built-wheel
-    cache shard (DESIGN.md): mpich build, openmpi build, then mpich again served from cache."""
+    cache shard (docs/design.md#per-key-builds): mpich build, openmpi build, then mpich again
+    served from cache."""
     proj = site.project(site.tmp / "WORK" / "mpiapp", "fake", "tinyone")
     show = "uv run python -c 'import fake; print(fake.BUILT_AGAINST, fake.BUILD_KEY)'"
     cd = f"cd {shlex.quote(str(proj))}"
@@ -266,7 +268,7 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     # The uv cache holds two builds of fake (one per key) but unpacked tinyone only once: only
     # the packages of [cache_key].packages are isolated per key.
     archives = site.tmp / "scratch" / "uv" / "archive-v0"
-    assert len(list(archives.glob("*/fake.py"))) == 2
+    assert len(list(archives.glob("*/fake/__init__.py"))) == 2
     assert len(list(archives.glob("*/tinyone.py"))) == 1
     mpich_env = site.expected_env(proj, "mpich/4.1.2")
     openmpi_env = site.expected_env(proj, "openmpi/4.1.5")

@@ -128,18 +128,58 @@ def test_destdir_stages_the_tree_with_prefix_paths_inside(tmp_path: Path) -> Non
     assert not Path("/opt/uvmod").exists()
 
 
-def test_committed_example_tree_matches_the_embedded_default() -> None:
+def _as_git_stores(root: Path) -> dict[str, tuple[bytes, bool]]:
+    """Every file below root with its bytes and whether it is executable: all that git records
+    of a file, so the comparison holds in a checkout made under any umask."""
+    return {
+        str(p.relative_to(root)): (p.read_bytes(), bool(p.stat().st_mode & 0o100))
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_committed_example_tree_matches_the_embedded_default(tmp_path: Path) -> None:
     """modulefiles/ in the repository is the output for the embedded default config; it is
     checked here so it can never drift. Regenerate with:
     uvmod build-modulefiles --prefix /opt/uvmod --uv /opt/uv/0.13.8/bin/uv \
         --uvmod /opt/uvmod/bin/uvmod --destdir modulefiles
     """
-    assert (
-        main(
-            ["build-modulefiles", *EXAMPLE_ARGS, "--destdir", str(REPO / "modulefiles"), "--check"]
-        )
-        == 0
-    )
+    assert main(["build-modulefiles", *EXAMPLE_ARGS, "--destdir", str(tmp_path / "built")]) == 0
+    committed = _as_git_stores(REPO / "modulefiles")
+    assert committed.pop("README.md")  # the directory's own explanation, not build output
+    assert committed == _as_git_stores(tmp_path / "built")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077], ids=["022", "002", "077"])
+def test_modes_are_the_plans_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    """Files get their planned mode and the directories the build creates 0755, so every user
+    can read a tree built from a shell with any umask; an existing prefix keeps its own mode,
+    and the tree passes --check under another umask."""
+    prefix = tmp_path / "p"
+    prefix.mkdir()
+    prefix.chmod(0o750)
+    old = os.umask(umask)
+    try:
+        assert _build(prefix) == 0
+    finally:
+        os.umask(old)
+    modes = {
+        str(p.relative_to(prefix)): p.stat().st_mode & 0o777 for p in sorted(prefix.rglob("*"))
+    }
+    scripts = {"uv-hpc/1.0/bin/uv", "uv-hpc/1.0/bin/uvx", "uv-hpc/1.0/bin/uvmod"}
+    scripts.add("uv-hpc/1.0/libexec/uvmod-kernel")
+    for relative, mode in modes.items():
+        if (prefix / relative).is_dir():
+            assert mode == 0o755, relative
+        else:
+            assert mode == (0o755 if relative in scripts else 0o644), relative
+    assert scripts <= set(modes)
+    assert prefix.stat().st_mode & 0o777 == 0o750
+    other = os.umask(0o077 if umask != 0o077 else 0o002)
+    try:
+        assert _build(prefix, "--check") == 0
+    finally:
+        os.umask(other)
 
 
 def test_check_prints_a_unified_diff_of_each_differing_file(

@@ -85,7 +85,7 @@ def _wheelhouse_root(value: str) -> str:
 
 def _constraint_path(value: str) -> str:
     _absolute_path(value)
-    # UV_CONSTRAINT is space-separated (DESIGN.md): uv would read two files.
+    # UV_CONSTRAINT is space-separated (docs/design.md#constraints): uv would read two files.
     if any(c.isspace() for c in value):
         raise ValueError(f"{value!r}: UV_CONSTRAINT is space-separated, so no whitespace")
     return value

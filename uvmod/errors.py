@@ -1,6 +1,7 @@
 """The two kinds of failure the CLI reports without a traceback.
 
-Exit codes (DESIGN.md): 0 ok, 1 a check failed / something to report, 2 bad usage or configuration.
+Exit codes (docs/design.md#exit-codes): 0 ok, 1 a check failed or something to report, 2 bad
+usage or configuration.
 """
 
 from __future__ import annotations

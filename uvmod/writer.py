@@ -10,6 +10,11 @@ one `.<name>.*.uvmod-tmp` per target; the next build removes those of its own ta
 builds of one tree at once take turns (an flock on the tree's root directory), so that clean-up
 never removes the temporary file of a build still running (docs/reliability.md).
 
+Modes are the plan's, whatever the umask of the shell that runs the build
+(docs/design.md#modes-of-the-tree): each file gets its planned mode (0644, or 0755 for the
+scripts of bin/ and libexec/) and each directory the build creates 0755. Directories that
+already exist keep theirs: the prefix is the administrator's.
+
 Stale files: inside the directories the plan owns entirely (the module's install directory), a
 file that carries the marker but is no longer planned (the uv.toml of an architecture removed
 from the config) is a difference for `--check` and is removed by the build, with the directories
@@ -33,6 +38,7 @@ from uvmod.render import MARKER
 
 _MARKER_WINDOW = 512
 _TMP_SUFFIX = ".uvmod-tmp"
+DIRECTORY_MODE = 0o755
 
 
 @dataclass
@@ -66,8 +72,23 @@ def _state(target: Path, planned: PlannedFile) -> str:
     return "unchanged" if same else "changed"
 
 
+def _make_directories(directory: Path) -> None:
+    """Create `directory` and its missing parents with DIRECTORY_MODE (mkdir's own mode argument
+    is filtered by the umask, hence the chmod)."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir()
+        except FileExistsError:  # made meanwhile by another build: its mode is its own
+            continue
+        os.chmod(path, DIRECTORY_MODE)
+
+
 def _atomic_write(target: Path, content: bytes, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _make_directories(target.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TMP_SUFFIX, dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -118,7 +139,7 @@ def write_tree(
     owned = list(owned)
     if check:
         return _compare(root, files, owned)
-    root.mkdir(parents=True, exist_ok=True)
+    _make_directories(root)
     with _exclusive(root):
         report = _compare(root, files, owned)
         for planned in files:

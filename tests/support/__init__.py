@@ -1,1 +1,1 @@
-"""Helpers the tests share: real module tools, tiny wheels and sdists, generated prefixes."""
+"""Helpers the tests share: real module tools, tiny wheels and the test sdist, stand-ins."""

@@ -1,9 +1,12 @@
-"""A test sdist standing in for mpi4py: its build bakes the MPI it sees into the wheel.
+"""The one test sdist, `fake`, standing in for mpi4py: its build bakes the MPI it sees into it.
 
 `fake` has an in-tree PEP 517 back-end (`backend-path`, `requires = []`), so uv builds it offline
 with nothing to download. The back-end reads `FAKE_MPI` (set by the test MPI modulefiles, the way
-a real build finds `mpicc` through the loaded module) and writes `fake.BUILT_AGAINST`; every build
-appends one line to `$FAKE_BUILD_LOG` when set, so a test can count the builds uv ran.
+a real build finds `mpicc` through the loaded module) and writes `fake.BUILT_AGAINST`, and the
+cache key the build saw (`UVMOD_CACHE_KEY`, from the wrapper's `[extra-build-variables]`) as
+`fake.BUILD_KEY`; every build appends one line to `$FAKE_BUILD_LOG` when set, so a test can
+count the builds uv ran. The back-end is self-contained (it runs in uv's isolated build
+environment), hence its own few lines of RECORD code beside tests/support/wheels.py.
 
 It keeps its "object file" in a build directory of the source tree and reuses it when present,
 as setuptools does: uv unpacks an sdist once for every build of it, so a second key's build
@@ -75,8 +78,10 @@ BACKEND = textwrap.dedent(
         if log:
             with open(log, "a") as handle:
                 handle.write(line + "\\n")
+        module = "BUILT_AGAINST = " + repr(built_against) + "\\n"
+        module += "BUILD_KEY = " + repr(os.environ.get("UVMOD_CACHE_KEY")) + "\\n"
         files = {{
-            NAME + "/__init__.py": ("BUILT_AGAINST = " + repr(built_against) + "\\n").encode(),
+            NAME + "/__init__.py": module.encode(),
             DIST_INFO + "/METADATA": METADATA.encode(),
             DIST_INFO + "/WHEEL": (
                 "Wheel-Version: 1.0\\nGenerator: fakebackend\\nRoot-Is-Purelib: true\\n"
@@ -128,10 +133,11 @@ def write_fake_sdist(dest: Path, name: str = "fake", version: str = "1.0") -> Pa
     return path
 
 
-def mpi_site_toml(wheelhouse: Path, extra: str = "") -> str:
+def mpi_site_toml(wheelhouse: Path, extra: str = "", package: str = "fake") -> str:
     """A site.toml whose one wheelhouse directory (`generic/`, for every arch) holds the
-    key-sensitive sdist `fake`: MPI modules enter the key by family, cuda by name, and `fake`
-    gets the key as an extra build variable. `extra` is appended (more TOML tables)."""
+    key-sensitive sdist `package` (`fake`, or the real mpi4py): MPI modules enter the key by
+    family, cuda by name, and `package` gets the key as an extra build variable. `extra` is
+    appended (more TOML tables)."""
     return f"""
 [wheelhouse]
 root = "{wheelhouse}"
@@ -143,6 +149,6 @@ generic = ["generic"]
 [cache_key]
 modules = ["cuda"]
 families = ["mpi"]
-packages = ["fake"]
+packages = ["{package}"]
 {extra}
 """

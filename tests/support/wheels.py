@@ -1,8 +1,13 @@
-"""Wheelhouses built by the tests themselves: tiny wheels and re-versioned copies of real ones.
+"""The one wheel factory of the tests: wheelhouses they build themselves, so uv works offline.
 
-Re-versioned copies are the installed distributions of the test environment (setuptools, wheel,
-pip from the pinned test extra) packed again under a site label such as `75.1.0+computecanada`,
-so the build back-end that runs is real code while the names match the seed report (uv#16216).
+- `write_wheel`: any wheel, from a mapping of its files (dist-info, RECORD and tags written here);
+- `tiny_wheel`: a one-module wheel that knows its name and version;
+- `reversioned_copy`: an installed distribution of the test environment (setuptools, wheel, pip
+  from the pinned test extra) packed again under a site label such as `75.1.0+computecanada`,
+  so the build back-end that runs is real code while the names match the site wheelhouses of
+  https://github.com/astral-sh/uv/issues/16216.
+
+The one test sdist is in tests/support/fakesdist.py.
 """
 
 from __future__ import annotations
@@ -74,13 +79,20 @@ def write_wheel(
 
 
 def tiny_wheel(
-    dest: Path, name: str, version: str, *, compiled: bool = False, **kw: object
+    dest: Path,
+    name: str,
+    version: str,
+    *,
+    compiled: bool = False,
+    requires: Sequence[str] = (),
 ) -> Path:
-    """A wheel holding one module `<name>/__init__.py` that knows its version."""
+    """A wheel holding one module `<name>.py` that knows its version (`__version__`) and says
+    which wheel it came from (`VALUE = "<name> <version>"`); `compiled` tags it for the running
+    CPython and platform instead of `py3-none-any`."""
     module = _normalise(name).lower()
-    files = {f"{module}/__init__.py": f"__version__ = {version!r}\n"}
+    files = {f"{module}.py": f"__version__ = {version!r}\nVALUE = {name + ' ' + version!r}\n"}
     tag = cpython_tag() if compiled else "py3-none-any"
-    return write_wheel(dest, name, version, files, tag=tag, **kw)  # type: ignore[arg-type]
+    return write_wheel(dest, name, version, files, tag=tag, requires=requires)
 
 
 _DROPPED_DIST_INFO = {"INSTALLER", "REQUESTED", "direct_url.json", "RECORD", "METADATA", "WHEEL"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,11 @@ from uvmod.cli import main
 
 
 def make_env(depot_dir: Path, name: str, project: Path | None, key: str = "") -> Path:
+    """An environment as uv makes it, reduced to what the depot scan looks at."""
     env = depot_dir / name
     (env / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    (env / "bin").mkdir()
+    (env / "bin" / "python").symlink_to(sys.executable)
     (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
     if project is not None:
         depot.write_marker(env, project, key)
@@ -239,7 +243,7 @@ def test_gc_collects_orphans_whatever_their_marking(
         assert f"would remove {envs[name]} (project {tmp_path}/work/{name} is gone)" in dry
     assert f"would remove 3 index entries of deleted projects in {depot_dir}/.uvmod-index" in dry
     files = sum(1 for name in ("new", "purged", "marked") for p in envs[name].rglob("*"))
-    files -= 3 * 3  # directories: lib, lib/python3.11, site-packages
+    files -= 3 * 4  # directories: bin, lib, lib/python3.11, site-packages
     assert dry.endswith(
         f"3 environments ({files} files), 3 index entries, 0 old configurations to remove; "
         "run `uvmod venv gc --yes` to remove them\n"

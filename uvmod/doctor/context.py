@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from uvmod import depot
 from uvmod.config import SiteConfig, load_config
+from uvmod.envscan import Entry, scan_depot
 from uvmod.errors import ConfigError
 from uvmod.moduledesc import ARCH_VARIABLE, DEPOT_VARIABLE
 from uvmod.sitefacts import SiteFacts, load_site_facts
@@ -67,6 +68,22 @@ class Context:
         if name not in self._cache:
             self._cache[name] = compute()
         return cast(T, self._cache[name])
+
+    def depot_entries(self, depot_path: Path) -> list[Entry]:
+        """Every depot environment and trash entry (uvmod/envscan.py), scanned once per run.
+        The walks `uvmod venv list` remembered are used, and none are added: doctor writes
+        nothing."""
+        return self.memo(f"depot:{depot_path}", lambda: scan_depot(depot_path, remember=False))
+
+    def archive_entries(self) -> list[Path]:
+        """What the cache's `archive-v*/` buckets hold: the unpacked wheels environments link
+        from (the bulk of the cache), and the environments of `uv tool run`/uvx."""
+
+        def listing() -> list[Path]:
+            cache, _ = self.cache_dir()
+            return [e for bucket in sorted(cache.glob("archive-v*")) for e in bucket.iterdir()]
+
+        return self.memo("archive", listing)
 
 
 def make_context(

@@ -65,6 +65,8 @@ def run_rows(
     runs: int,
     compare: Path | None = None,
 ) -> list[Row]:
+    """Medians of `runs` rounds; before them one untimed run of each side warms the page
+    cache and the interpreter's files (skipped for a single round: a smoke run)."""
     other_env = {**env, "PYTHONPATH": str(compare)} if compare else None
     rows = []
     for m in measures:
@@ -76,7 +78,7 @@ def run_rows(
             sides["other"] = partial(_reset_and_run, m, other_env, cwd)
         wall: dict[str, list[float]] = {name: [] for name in sides}
         cpu: list[float] = []
-        for side in sides.values():  # warm the page cache and the interpreter's files
+        for side in sides.values() if runs > 1 else ():
             side()
         for i in range(runs):
             for name in sides if i % 2 == 0 else reversed(list(sides)):

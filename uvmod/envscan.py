@@ -232,17 +232,34 @@ def human_size(size: int) -> str:
 
 
 @dataclass(frozen=True)
-class Entry:
+class Located:
+    """A depot environment as its place, back-pointer and the wrapper's index tell, before its
+    files are looked at (what gc and the purge-age check need)."""
+
     path: Path
+    summary: str  # its name among the remembered scans (scansummary.py)
     project: Path | None
     project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no project)
+    key: str | None
+    last_used: float | None
+    state: str  # "ok" (so far), "damaged" (back-pointer purged), "unmarked", "trash"
+    project_from: str | None  # "marker", "index" or None (unmarked)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A depot environment with what its files cost and whether they are complete."""
+
+    path: Path
+    project: Path | None
+    project_state: str
     key: str | None
     size: int
     files: int
     missing_files: int  # listed in a RECORD of site-packages but not on disk
     last_used: float | None
     state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
-    project_from: str | None = None  # "marker", "index" or None (unmarked)
+    project_from: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -283,7 +300,7 @@ def project_state(project: Path) -> str:
     return "unknown"
 
 
-def removable(entry: Entry) -> bool:
+def removable(entry: Located | Entry) -> bool:
     """What `uvmod venv gc` removes and doctor calls orphaned: the damaged copies the wrapper
     moved to the trash, and environments whose project is gone (never an unattributed one,
     nor one whose project's filesystem is not visible here)."""
@@ -310,7 +327,7 @@ def _last_used(path: Path) -> float | None:
     return None
 
 
-def _entry(path: Path, *, trash: bool, indexed: depot.IndexEntry | None, found: Contents) -> Entry:
+def _locate(path: Path, summary: str, *, trash: bool, indexed: depot.IndexEntry | None) -> Located:
     marker = depot.read_marker(path)
     project, key, source = None, None, None
     if marker is not None:
@@ -319,22 +336,18 @@ def _entry(path: Path, *, trash: bool, indexed: depot.IndexEntry | None, found: 
         project, key, source = indexed.project, indexed.key, "index"
     if trash:
         state = "trash"
-    elif marker is None and (path / depot.LAST_USED).exists():
+    elif marker is None and os.path.exists(f"{path}/{depot.LAST_USED}"):
         state = "damaged"  # the back-pointer was there (last-used is written after it): purged
     elif project is None:
         state = "unmarked"
-    elif found.missing or found.core_lost:
-        state = "damaged"
     else:
         state = "ok"
-    return Entry(
+    return Located(
         path=path,
+        summary=summary,
         project=project,
         project_state=project_state(project) if project is not None else "",
         key=key,
-        size=found.size,
-        files=found.files,
-        missing_files=found.missing,
         last_used=_last_used(path),
         state=state,
         project_from=source,
@@ -351,22 +364,47 @@ def _children(directory: Path) -> list[Path]:
     return [directory / name for name in names]
 
 
-def scan_depot(depot_path: Path, *, remember: bool = True) -> list[Entry]:
-    """Every environment in the depot (names not starting with '.'), then the trash.
-    `remember`: keep what each walk found for the next scan (doctor only reads it)."""
+def locate_depot(depot_path: Path) -> list[Located]:
+    """Every environment in the depot (names not starting with '.'), then the trash."""
     if not depot_path.is_dir():
         return []
     index = {entry.name: entry for entry in depot.read_index(depot_path)}
-    summaries = Summaries(depot_path, write=remember)
-    found: list[Entry] = []
-    for child in _children(depot_path):
-        if not child.name.startswith("."):
-            known = summaries.get(child.name, child, contents)
-            found.append(_entry(child, trash=False, indexed=index.get(child.name), found=known))
+    found = [
+        _locate(child, child.name, trash=False, indexed=index.get(child.name))
+        for child in _children(depot_path)
+        if not child.name.startswith(".")
+    ]
     for child in _children(depot_path / depot.TRASH):
         # Moved aside as <name>.<pid> (sh/uv-wrapper.sh).
         name = child.name.rpartition(".")[0] or child.name
-        known = summaries.get("." + child.name, child, contents)
-        found.append(_entry(child, trash=True, indexed=index.get(name), found=known))
-    summaries.prune()
+        found.append(_locate(child, "." + child.name, trash=True, indexed=index.get(name)))
     return found
+
+
+def measure(located: Located, summaries: Summaries) -> Entry:
+    """`located` with its size, file count and missing files: remembered, else walked."""
+    known = summaries.get(located.summary, located.path, contents)
+    state = located.state
+    if state == "ok" and (known.missing or known.core_lost):
+        state = "damaged"
+    return Entry(
+        path=located.path,
+        project=located.project,
+        project_state=located.project_state,
+        key=located.key,
+        size=known.size,
+        files=known.files,
+        missing_files=known.missing,
+        last_used=located.last_used,
+        state=state,
+        project_from=located.project_from,
+    )
+
+
+def scan_depot(depot_path: Path, *, remember: bool = True) -> list[Entry]:
+    """Every environment in the depot, then the trash, measured. `remember`: keep what each
+    walk found for the next scan, and forget environments that are gone."""
+    summaries = Summaries(depot_path, write=remember)
+    entries = [measure(located, summaries) for located in locate_depot(depot_path)]
+    summaries.prune()
+    return entries

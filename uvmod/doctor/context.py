@@ -13,7 +13,7 @@ from typing import Any, TypeVar, cast
 
 from uvmod import depot
 from uvmod.config import SiteConfig, load_config
-from uvmod.envscan import Entry, scan_depot
+from uvmod.envscan import Located, locate_depot
 from uvmod.errors import ConfigError
 from uvmod.moduledesc import ARCH_VARIABLE, DEPOT_VARIABLE
 from uvmod.sitefacts import SiteFacts, load_site_facts
@@ -69,11 +69,10 @@ class Context:
             self._cache[name] = compute()
         return cast(T, self._cache[name])
 
-    def depot_entries(self, depot_path: Path) -> list[Entry]:
-        """Every depot environment and trash entry (uvmod/envscan.py), scanned once per run.
-        The walks `uvmod venv list` remembered are used, and none are added: doctor writes
-        nothing."""
-        return self.memo(f"depot:{depot_path}", lambda: scan_depot(depot_path, remember=False))
+    def depot_entries(self, depot_path: Path) -> list[Located]:
+        """Every depot environment and trash entry (uvmod/envscan.py), found once per run;
+        their files are not looked at (envscan.measure does that for the few that need it)."""
+        return self.memo(f"depot:{depot_path}", lambda: locate_depot(depot_path))
 
     def archive_entries(self) -> list[Path]:
         """What the cache's `archive-v*/` buckets hold: the unpacked wheels environments link

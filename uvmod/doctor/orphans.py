@@ -7,7 +7,8 @@ from __future__ import annotations
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.result import Result, Status, found, listing, ok
-from uvmod.envscan import human_size, removable
+from uvmod.envscan import human_size, measure, removable
+from uvmod.scansummary import Summaries
 
 
 def check_orphans(ctx: Context) -> Result:
@@ -19,8 +20,12 @@ def check_orphans(ctx: Context) -> Result:
     orphans = [e for e in entries if removable(e)]
     if not orphans:
         return ok(check, f"{len(entries)} environment(s) in {depot_path}, none orphaned")
-    size = sum(e.size for e in orphans)
-    files = sum(e.files for e in orphans)
+    # Only the orphans are measured; the walks `uvmod venv list` remembered are used, and none
+    # are added: doctor writes nothing.
+    summaries = Summaries(depot_path, write=False)
+    measured = [measure(e, summaries) for e in orphans]
+    size = sum(e.size for e in measured)
+    files = sum(e.files for e in measured)
     names = [
         f"{e.path.name} ({'damaged copy' if e.state == 'trash' else f'{e.project} is gone'})"
         for e in orphans

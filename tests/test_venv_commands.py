@@ -128,6 +128,24 @@ def test_list_reports_missing_site_packages_files(
     (entry,) = json.loads(capsys.readouterr().out)["environments"]
     assert entry["state"] == "damaged" and entry["missing_files"] == 1
     assert entry["project"] == str(project) and entry["project_exists"] is True
+    # The rule doctor applies (uvmod/envscan.py): a purged RECORD is a missing file, and an
+    # environment without bin/python is damaged whatever its RECORDs say.
+    (site / "m" / "data.txt").parent.mkdir()
+    (site / "m" / "data.txt").write_text("")
+    assert _listed(capsys) == ("ok", 0)
+    (site / "m-1.dist-info" / "RECORD").unlink()
+    assert _listed(capsys) == ("damaged", 1)
+    (site / "m-1.dist-info" / "RECORD").write_text("m.py,,\n")
+    (env / "bin" / "python").unlink()
+    assert _listed(capsys) == ("damaged", 0)
+    assert main(["venv", "list"]) == 0
+    assert f"{env.name}  {project}  yes" in capsys.readouterr().out
+
+
+def _listed(capsys: pytest.CaptureFixture[str]) -> tuple[str, int]:
+    assert main(["venv", "list", "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["environments"]
+    return entry["state"], entry["missing_files"]
 
 
 def test_gc_drops_per_key_configs_of_other_builds_only(

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -32,9 +31,9 @@ if __package__ in (
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import scale_trees
-from benchmarks.measure import commit, machine, run
-from benchmarks.scale_runs import Measure, load, print_rows, run_rows, walk_argv
-from benchmarks.site import MODULE_NAME, Site, base_python, real_uv, shell_env
+from benchmarks.measure import run
+from benchmarks.scale_runs import Measure, load, print_report, run_rows, walk_argv
+from benchmarks.site import MODULE_NAME, Site, layout, shell_env
 
 GOAL_SECONDS = 2.0
 SITE_TOML = """\
@@ -50,16 +49,7 @@ env = ["RSNT_ARCH"]
 
 
 def _site(work: Path) -> Site:
-    site = Site(
-        work=work,
-        prefix=work / "prefix",
-        extra_modules=work / "modules",
-        wheelhouse=work / "wheelhouse",
-        scratch=work / "scratch",
-        home=work / "home",
-        python=base_python(),
-        uv=real_uv(),
-    )
+    site = layout(work, work / "prefix")
     for path in (site.extra_modules, site.home, site.scratch):
         path.mkdir(parents=True, exist_ok=True)
     config = work / "site.toml"
@@ -122,17 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = run_rows(measures, walk_argv([cache, depot_dir]), env, cwd, runs, args.compare)
         cache_files, cache_dirs = scale_trees.count_files(cache)
         depot_files, _ = scale_trees.count_files(depot_dir)
-        print(
-            f"# uvmod doctor on a cache of {cache_files:,} files ({cache_dirs:,} directories) "
+        title = (
+            f"uvmod doctor on a cache of {cache_files:,} files ({cache_dirs:,} directories) "
             f"and a depot of {envs} environments ({depot_files:,} files)"
         )
-        print(
-            f"date {started:%Y-%m-%d %H:%M} UTC · commit {commit()} · {machine()} · "
-            f"Python {platform.python_version()} · load {load_before} → {load()} · "
-            f"{runs} runs (medians, warm) · tree generated in {generated:.1f} s"
-        )
-        print()
-        print_rows(rows, {"uvmod doctor": GOAL_SECONDS, "uvmod doctor --json": GOAL_SECONDS})
+        goal = {"uvmod doctor": GOAL_SECONDS, "uvmod doctor --json": GOAL_SECONDS}
+        print_report(title, started, load_before, runs, generated, rows, goal)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

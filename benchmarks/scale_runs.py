@@ -10,7 +10,9 @@ export of the main branch, `git archive main | tar -x -C DIR`), through PYTHONPA
 
 from __future__ import annotations
 
+import datetime
 import os
+import platform
 import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from benchmarks.measure import process_times
+from benchmarks.measure import commit, machine, process_times
 
 WALK = (
     "import os, sys\n"
@@ -118,6 +120,27 @@ def print_rows(rows: Sequence[Row], goal: Mapping[str, float]) -> None:
             f"| `{r.label}` | {r.baseline:.2f} s | {r.uvmod:.2f} s | {r.ratio:.2f}x |{other} "
             f"{r.uvmod_cpu:.2f} s | {target} |"
         )
+
+
+def print_report(
+    title: str,
+    started: datetime.datetime,
+    load_before: str,
+    runs: int,
+    generated: float,
+    rows: Sequence[Row],
+    goal: Mapping[str, float],
+) -> None:
+    """The title, one line of when/what/where (commit, machine, load before → after), the
+    table."""
+    print(f"# {title}")
+    print(
+        f"date {started:%Y-%m-%d %H:%M} UTC · commit {commit()} · {machine()} · "
+        f"Python {platform.python_version()} · load {load_before} → {load()} · "
+        f"{runs} runs (medians, warm page cache) · tree generated in {generated:.1f} s"
+    )
+    print()
+    print_rows(rows, goal)
 
 
 def load() -> str:

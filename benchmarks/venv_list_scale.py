@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -32,8 +31,8 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import scale_trees
-from benchmarks.measure import commit, machine, run
-from benchmarks.scale_runs import Measure, load, print_rows, run_rows, walk_argv
+from benchmarks.measure import run
+from benchmarks.scale_runs import Measure, load, print_report, run_rows, walk_argv
 from uvmod.scansummary import SCAN_DIR
 
 GOAL_SECONDS = 1.0
@@ -90,14 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         rows = run_rows(measures, walk_argv([depot_dir]), env, work, runs, args.compare)
         files, dirs = scale_trees.count_files(depot_dir)
-        print(f"# uvmod venv list on {envs:,} environments ({files:,} files, {dirs:,} directories)")
-        print(
-            f"date {started:%Y-%m-%d %H:%M} UTC · commit {commit()} · {machine()} · "
-            f"Python {platform.python_version()} · load {load_before} → {load()} · "
-            f"{runs} runs (medians, warm page cache) · tree generated in {generated:.1f} s"
-        )
-        print()
-        print_rows(rows, {"uvmod venv list": GOAL_SECONDS, "uvmod venv list --json": GOAL_SECONDS})
+        title = f"uvmod venv list on {envs:,} environments ({files:,} files, {dirs:,} directories)"
+        goal = {"uvmod venv list": GOAL_SECONDS, "uvmod venv list --json": GOAL_SECONDS}
+        print_report(title, started, load_before, runs, generated, rows, goal)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -15,8 +15,10 @@ rule for each question:
   (docs/design.md#environment-depot); `removable`: the trash, and environments whose project
   is gone.
 
-Listing a depot re-walks only the environments that changed since the last listing
-(uvmod/scansummary.py, docs/design.md#remembered-scans).
+A depot is read in two steps (docs/design.md#one-scan-of-environments): `locate_depot` finds
+each environment's project and last use with a few stat()s; `measure` adds what its files cost
+and whether they are complete, re-walking only environments that changed since they were last
+measured (uvmod/scansummary.py, docs/design.md#remembered-scans).
 """
 
 from __future__ import annotations
@@ -53,8 +55,8 @@ class Dist:
 
     def files(self) -> list[str]:
         """RECORD entries, relative to site-packages (`../../bin/x` for scripts); raises
-        OSError when RECORD cannot be read. Read without touching its access time: looking
-        must not make a cache entry look used (docs/design.md#remembered-scans)."""
+        OSError when RECORD cannot be read. Read without touching its access time: the purge
+        checks read atimes as use, and looking is not using."""
         data = depot.read_without_atime(self.dist_info / "RECORD")
         text = data.decode("utf-8", "replace")
         if '"' not in text:  # no quoted field: the path is what precedes the first comma

@@ -8,8 +8,9 @@ rich's own decision: none when not a terminal.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -50,3 +51,17 @@ def columns(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
         for row in cells
     ]
     return "\n".join(lines) + "\n"
+
+
+def write_json(data: dict[str, Any], out: TextIO) -> None:
+    """Indented like `json.dumps(indent=2)` down to the items of each list, which take one line
+    each: the indenting encoder is pure Python and takes seconds for 50,000 rows, the compact
+    one is C. The document is the same JSON."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    out.write("{\n" + ",\n".join(lines) + "\n}\n")

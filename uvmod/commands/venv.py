@@ -12,7 +12,6 @@ neither attributes is never removed.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from collections.abc import Mapping
@@ -87,7 +86,7 @@ def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = No
     entries = scan_depot(depot_path)
     if as_json:
         data = {"depot": str(depot_path), "environments": [e.as_json() for e in entries]}
-        out.write(json.dumps(data, indent=2) + "\n")
+        output.write_json(data, out)
         return 0
     # Aligned columns, one environment a line whatever the width (grep-able when piped).
     if not entries:

@@ -24,10 +24,11 @@ measured (uvmod/scansummary.py, docs/design.md#remembered-scans).
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -329,9 +330,13 @@ def _last_used(path: Path) -> float | None:
     return None
 
 
-def _locate(path: Path, summary: str, *, trash: bool, indexed: depot.IndexEntry | None) -> Located:
+IndexLookup = Callable[[str], depot.IndexEntry | None]
+
+
+def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLookup) -> Located:
     marker = depot.read_marker(path)
     project, key, source = None, None, None
+    indexed = index(name) if marker is None else None
     if marker is not None:
         project, key, source = marker.project, marker.key, "marker"
     elif indexed is not None:
@@ -370,16 +375,24 @@ def locate_depot(depot_path: Path) -> list[Located]:
     """Every environment in the depot (names not starting with '.'), then the trash."""
     if not depot_path.is_dir():
         return []
-    index = {entry.name: entry for entry in depot.read_index(depot_path)}
+
+    # Read only for an environment without a back-pointer, which most of them have.
+    @functools.cache
+    def index() -> dict[str, depot.IndexEntry]:
+        return {entry.name: entry for entry in depot.read_index(depot_path)}
+
+    def lookup(name: str) -> depot.IndexEntry | None:
+        return index().get(name)
+
     found = [
-        _locate(child, child.name, trash=False, indexed=index.get(child.name))
+        _locate(child, child.name, child.name, trash=False, index=lookup)
         for child in _children(depot_path)
         if not child.name.startswith(".")
     ]
     for child in _children(depot_path / depot.TRASH):
         # Moved aside as <name>.<pid> (sh/uv-wrapper.sh).
         name = child.name.rpartition(".")[0] or child.name
-        found.append(_locate(child, "." + child.name, trash=True, indexed=index.get(name)))
+        found.append(_locate(child, "." + child.name, name, trash=True, index=lookup))
     return found
 
 

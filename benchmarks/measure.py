@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import platform
+import resource
 import shutil
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 
@@ -83,3 +85,60 @@ def interleaved(trials: Mapping[str, Trial], runs: int) -> dict[str, list[float]
             before()
             out[name].append(measure())
     return out
+
+
+def process_times(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    ok: Collection[int] = (0,),
+) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (user + system) of one run, output to /dev/null. On a shared
+    machine the CPU time moves less with other people's load than the wall-clock time does.
+    An exit status outside `ok` raises CommandFailed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(
+        list(argv),
+        env=dict(env),
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode not in ok:
+        tail = proc.stderr[-2000:].decode(errors="replace")
+        raise CommandFailed(f"`{' '.join(argv)}` exited {proc.returncode}:\n{tail}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu
+
+
+def machine() -> str:
+    """`x86_64, <CPU model>, N cores, <OS>`: what a figure was measured on."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", platform.platform())
+    except OSError:
+        system = platform.platform()
+    return f"{platform.machine()}, {model}, {len(os.sched_getaffinity(0))} cores, {system}"
+
+
+def commit() -> str:
+    """The short commit of the checkout the benchmark runs from ("unknown" outside git)."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=Path(__file__).resolve().parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or "unknown"

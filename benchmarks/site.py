@@ -147,12 +147,11 @@ downloads = "never"
 """
 
 
-def make_site(wheels: Path, work: Path | None = None) -> Site:
-    """Lay out the work directory and build the module tree with `uvmod build-modulefiles`."""
-    work = work or Path(tempfile.mkdtemp(prefix="uvmod-bench-run-"))
-    site = Site(
+def layout(work: Path, prefix: Path) -> Site:
+    """The places of a site in `work`, the module tree at `prefix` (nothing made yet)."""
+    return Site(
         work=work,
-        prefix=work / "uvmod",
+        prefix=prefix,
         extra_modules=work / "modules",
         wheelhouse=work / "wheelhouse",
         scratch=work / "scratch",
@@ -160,6 +159,12 @@ def make_site(wheels: Path, work: Path | None = None) -> Site:
         python=base_python(),
         uv=real_uv(),
     )
+
+
+def make_site(wheels: Path, work: Path | None = None) -> Site:
+    """Lay out the work directory and build the module tree with `uvmod build-modulefiles`."""
+    work = work or Path(tempfile.mkdtemp(prefix="uvmod-bench-run-"))
+    site = layout(work, work / "uvmod")
     for path in (site.wheelhouse / "local", site.scratch, site.home):
         path.mkdir(parents=True, exist_ok=True)
     (site.wheelhouse / "wheels").symlink_to(wheels)

@@ -26,7 +26,6 @@ import datetime
 import os
 import platform
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -36,6 +35,14 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+if __package__ in (
+    None,
+    "",
+):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.measure import commit, machine, process_times
 
 CHAINS = {
     "avx512": [
@@ -164,19 +171,8 @@ _SCANDIR = (
 
 
 def _once(argv: Sequence[str], env: Mapping[str, str]) -> tuple[float, float]:
-    """Wall-clock and CPU seconds (user + system) of one run. On a shared machine the CPU time
-    moves less with other people's load than the wall-clock time does."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    proc = subprocess.run(
-        list(argv), env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
-    )
-    elapsed = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode not in (0, 1):  # 1: unmet requirements, which the -r case has on purpose
-        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr[-2000:]!r}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu
+    # 1: unmet requirements, which the -r case has on purpose
+    return process_times(argv, env, ok=(0, 1))
 
 
 @dataclass(frozen=True)
@@ -214,33 +210,6 @@ def run_measures(
         med = {k: statistics.median(v) for k, v in wall.items()}
         rows.append(Row(m.label, med["scandir"], med["ls"], med["uvmod"], statistics.median(cpu)))
     return rows
-
-
-def _machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        system = platform.freedesktop_os_release().get("PRETTY_NAME", platform.platform())
-    except OSError:
-        system = platform.platform()
-    return f"{platform.machine()}, {model}, {len(os.sched_getaffinity(0))} cores, {system}"
-
-
-def _commit() -> str:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"],
-        cwd=Path(__file__).resolve().parent,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return proc.stdout.strip() or "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -312,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         total = sum(counts.values())
         print(f"# uvmod wheels on {total:,} wheel files ({len(counts)} directories)")
         print(
-            f"date {started:%Y-%m-%d %H:%M} UTC · commit {_commit()} · {_machine()} · "
+            f"date {started:%Y-%m-%d %H:%M} UTC · commit {commit()} · {machine()} · "
             f"Python {platform.python_version()} · load {load:.2f} → {os.getloadavg()[0]:.2f} · "
             f"{runs} runs (medians) · files generated in {generated:.1f} s"
         )

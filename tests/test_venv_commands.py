@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,11 @@ from uvmod.cli import main
 
 
 def make_env(depot_dir: Path, name: str, project: Path | None, key: str = "") -> Path:
+    """An environment as uv makes it, reduced to what the depot scan looks at."""
     env = depot_dir / name
     (env / "lib" / "python3.11" / "site-packages").mkdir(parents=True)
+    (env / "bin").mkdir()
+    (env / "bin" / "python").symlink_to(sys.executable)
     (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
     if project is not None:
         depot.write_marker(env, project, key)
@@ -124,6 +128,24 @@ def test_list_reports_missing_site_packages_files(
     (entry,) = json.loads(capsys.readouterr().out)["environments"]
     assert entry["state"] == "damaged" and entry["missing_files"] == 1
     assert entry["project"] == str(project) and entry["project_exists"] is True
+    # The rule doctor applies (uvmod/envscan.py): a purged RECORD is a missing file, and an
+    # environment without bin/python is damaged whatever its RECORDs say.
+    (site / "m" / "data.txt").parent.mkdir()
+    (site / "m" / "data.txt").write_text("")
+    assert _listed(capsys) == ("ok", 0)
+    (site / "m-1.dist-info" / "RECORD").unlink()
+    assert _listed(capsys) == ("damaged", 1)
+    (site / "m-1.dist-info" / "RECORD").write_text("m.py,,\n")
+    (env / "bin" / "python").unlink()
+    assert _listed(capsys) == ("damaged", 0)
+    assert main(["venv", "list"]) == 0
+    assert f"{env.name}  {project}  yes" in capsys.readouterr().out
+
+
+def _listed(capsys: pytest.CaptureFixture[str]) -> tuple[str, int]:
+    assert main(["venv", "list", "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)["environments"]
+    return entry["state"], entry["missing_files"]
 
 
 def test_gc_drops_per_key_configs_of_other_builds_only(
@@ -239,7 +261,7 @@ def test_gc_collects_orphans_whatever_their_marking(
         assert f"would remove {envs[name]} (project {tmp_path}/work/{name} is gone)" in dry
     assert f"would remove 3 index entries of deleted projects in {depot_dir}/.uvmod-index" in dry
     files = sum(1 for name in ("new", "purged", "marked") for p in envs[name].rglob("*"))
-    files -= 3 * 3  # directories: lib, lib/python3.11, site-packages
+    files -= 3 * 4  # directories: bin, lib, lib/python3.11, site-packages
     assert dry.endswith(
         f"3 environments ({files} files), 3 index entries, 0 old configurations to remove; "
         "run `uvmod venv gc --yes` to remove them\n"

@@ -180,7 +180,7 @@ class Marker:
     key: str
 
 
-def _read_without_atime(path: Path) -> bytes:
+def read_without_atime(path: Path) -> bytes:
     """Read without refreshing the access time where Linux allows it (our own files): the marker
     is the wrapper's purge canary, and an atime-based purge must still find it old."""
     flags = os.O_RDONLY | getattr(os, "O_NOATIME", 0)
@@ -195,7 +195,7 @@ def _read_without_atime(path: Path) -> bytes:
 def read_marker(env_dir: Path) -> Marker | None:
     """The back-pointer, or None when absent or not in our format."""
     try:
-        data = _read_without_atime(env_dir / MARKER)
+        data = read_without_atime(env_dir / MARKER)
     except OSError:
         return None
     header, sep, rest = data.partition(b"\n")

@@ -8,7 +8,9 @@ rich's own decision: none when not a terminal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TextIO
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,3 +32,36 @@ def console(out: TextIO, width: int | None = None) -> Console:
     if width is None and not is_terminal(out):
         width = UNBOUNDED
     return Console(file=out, width=width, highlight=False)
+
+
+def shown(value: str) -> str:
+    """A value on one line: control characters (a hostile file name) escaped, as repr does."""
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+
+
+def columns(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    """Rows aligned under their header, two spaces apart, each on one line. rich's Table
+    measures every cell and takes about a second per 2,000 rows; this takes milliseconds."""
+    cells = [list(header), *([shown(c) for c in row] for row in rows)]
+    widths = [max(map(len, column)) for column in zip(*cells, strict=True)][:-1]
+    lines = [
+        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+        for row in cells
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_json(data: dict[str, Any], out: TextIO) -> None:
+    """Indented like `json.dumps(indent=2)` down to the items of each list, which take one line
+    each: the indenting encoder is pure Python and takes seconds for 50,000 rows, the compact
+    one is C. The document is the same JSON."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
+            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
+        else:
+            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    out.write("{\n" + ",\n".join(lines) + "\n}\n")

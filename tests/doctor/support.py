@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.modules import base_env, run_lmod
-from uvmod.commands.doctor import CHECKS, Check, doctor
+from uvmod.commands.doctor import doctor
+from uvmod.doctor.registry import CHECKS, Check
 
 CPUINFO = Path(__file__).parent.parent / "data" / "cpuinfo"
 

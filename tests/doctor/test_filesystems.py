@@ -15,9 +15,9 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.doctor.support import loaded_env, make_project, real_venv, run_doctor
 from tests.support import tools
-from uvmod.commands.doctor import CHECKS, Check
 from uvmod.doctor import filesystems
 from uvmod.doctor.context import Context
+from uvmod.doctor.registry import CHECKS, Check
 from uvmod.doctor.result import Result
 
 

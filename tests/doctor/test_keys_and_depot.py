@@ -4,6 +4,8 @@ mpi4py) offline from a test wheelhouse."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import sys
 import time
@@ -17,7 +19,7 @@ from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
 from tests.support.wheels import write_wheel
 from uvmod import depot
-from uvmod.commands.venv import venv_gc
+from uvmod.commands.venv import venv_gc, venv_list
 
 TEST_MODULES = Path(__file__).parent.parent / "data" / "modulefiles"
 DAY = 86400
@@ -312,9 +314,19 @@ def test_depot_environment_with_files_deleted(site: Site) -> None:
         f"{venv} (fake 1, plain 1), most likely deleted by the scratch purge",
         f"rm -rf {venv} && uv sync",
     )
+    # `uvmod venv list` applies the same rule (uvmod/envscan.py) and counts the same files.
+    assert _listed(env, venv) == ("damaged", 2)
     # The fix, applied in the same shell session.
     site.shell(*steps, result["fix"])
     assert run_doctor(env, cwd=project).check("depot.project")["status"] == "ok"
+    assert _listed(env, venv) == ("ok", 0)
+
+
+def _listed(env: dict[str, str], venv: Path) -> tuple[str, int]:
+    out = io.StringIO()
+    assert venv_list(True, env, out) == 0
+    (entry,) = [e for e in json.loads(out.getvalue())["environments"] if e["path"] == str(venv)]
+    return entry["state"], entry["missing_files"]
 
 
 def test_orphaned_environments_and_gc(site: Site) -> None:

@@ -19,9 +19,9 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.doctor.support import Report, loaded_env, make_project, real_venv, run_doctor
 from tests.support import tools
-from uvmod.commands.doctor import Check
 from uvmod.doctor import linked
 from uvmod.doctor.elf import read_dynamic
+from uvmod.doctor.registry import Check
 
 REAL_MPI = Path(__file__).parent.parent / "data" / "real-mpi"
 CHECK = "cache_key.linked"

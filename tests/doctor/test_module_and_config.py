@@ -298,7 +298,7 @@ def test_cli_doctor_json_and_bad_project(
 def test_every_check_reports_under_its_registered_id(
     tmp_path: Path, build_prefix: BuildPrefix
 ) -> None:
-    from uvmod.commands.doctor import CHECKS
+    from uvmod.doctor.registry import CHECKS
 
     prefix = build_prefix()
     env = loaded_env(tmp_path, prefix)
@@ -309,8 +309,8 @@ def test_every_check_reports_under_its_registered_id(
 def test_an_unreadable_path_fails_one_check_not_the_run(
     tmp_path: Path, build_prefix: BuildPrefix
 ) -> None:
-    from uvmod.commands.doctor import CHECKS, Check
     from uvmod.doctor.context import Context
+    from uvmod.doctor.registry import CHECKS, Check
     from uvmod.doctor.result import Result
 
     def unreadable(ctx: Context) -> Result:

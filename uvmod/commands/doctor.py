@@ -1,6 +1,7 @@
 """`uvmod doctor`: run every check, show a table (people) or JSON (scripts); exit 1 on a failure.
 
-The checks live in uvmod/doctor/, one module per topic; this module only orders and renders them.
+The checks live in uvmod/doctor/, one module per topic, listed in uvmod/doctor/registry.py;
+this module only renders them.
 """
 
 from __future__ import annotations
@@ -9,78 +10,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from uvmod import __version__, output
-from uvmod.doctor import (
-    environments,
-    filesystems,
-    findings,
-    keys,
-    linked,
-    module,
-    purge,
-    settings,
-    wheelhouse,
-)
 from uvmod.doctor.context import Context, make_context
-from uvmod.doctor.result import TROUBLESHOOTING, Result, Status, found
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check: its stable id (also in each result it returns) and the function."""
-
-    id: str
-    run: Callable[[Context], Result]
-
-
-CHECKS: tuple[Check, ...] = (
-    Check("module.loaded", module.check_module),
-    Check("module.wrapper", module.check_wrapper),
-    Check("module.real_uv", module.check_real_uv),
-    Check("config.system", settings.check_system_config),
-    Check("config.user", settings.check_user_config),
-    Check("config.project", settings.check_project_config),
-    Check("config.variables", settings.check_variables),
-    Check("wheelhouse", wheelhouse.check_wheelhouse),
-    Check("filesystems.same", filesystems.check_cache_and_envs),
-    Check("filesystems.project", filesystems.check_project_venvs),
-    Check("filesystems.flock", filesystems.check_locking),
-    Check("cache_key.current", keys.check_key),
-    Check("cache_key.builds", keys.check_builds),
-    Check("cache_key.linked", linked.check_linked),
-    Check("cache_key.active_builds", keys.check_active_builds),
-    Check("cache_key.active_linked", linked.check_active_linked),
-    Check("depot.project", environments.check_project_env),
-    Check("venv.active", environments.check_active_env),
-    Check("depot.orphans", environments.check_orphans),
-    Check("purge.environments", purge.check_purge_envs),
-    Check("purge.cache", purge.check_purge_cache),
-    Check("purge.cache_damage", purge.check_cache_damage),
-)
-
-
-def run_checks(ctx: Context, checks: Sequence[Check] = CHECKS) -> list[Result]:
-    results = []
-    for check in checks:
-        try:
-            results.append(check.run(ctx))
-        except OSError as exc:
-            # Doctor runs on broken set-ups: one unreadable path must not hide the other checks.
-            results.append(
-                found(
-                    check.id,
-                    Status.FAIL,
-                    findings.CHECK_ERROR,
-                    f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "),
-                    "check the permissions and mounts of that path",
-                )
-            )
-    return results
+from uvmod.doctor.registry import CHECKS, Check, run_checks
+from uvmod.doctor.result import TROUBLESHOOTING, Result, Status
 
 
 def exit_code(results: Sequence[Result]) -> int:

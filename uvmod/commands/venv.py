@@ -12,164 +12,17 @@ neither attributes is never removed.
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from uvmod import depot, dryrun, output
+from uvmod.envscan import Entry, project_state, removable, scan_depot
 from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
-
-
-@dataclass(frozen=True)
-class Entry:
-    path: Path
-    project: Path | None
-    project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no project)
-    key: str | None
-    size: int
-    files: int
-    missing_files: int  # listed in a RECORD of site-packages but not on disk
-    last_used: float | None
-    state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
-    project_from: str | None = None  # "marker", "index" or None (unmarked)
-
-    def as_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["path"] = str(self.path)
-        data["project"] = None if self.project is None else str(self.project)
-        data["project_exists"] = self.project_state == "present"
-        data["last_used"] = (
-            None
-            if self.last_used is None
-            else datetime.fromtimestamp(self.last_used, UTC).isoformat()
-        )
-        return data
-
-
-def _project_state(project: Path) -> str:
-    """'gone' only when the filesystem holding it is visibly there: an unmounted $WORK on this
-    node must not make gc delete every environment. An unmounted mount point is an empty
-    directory, so the nearest existing ancestor must be below / and either hold something or be
-    the project's own parent (the user removed the last project in it) below the top level."""
-    try:
-        if (project / "pyproject.toml").is_file():
-            return "present"
-        for ancestor in project.parents:
-            if ancestor == Path("/"):
-                return "unknown"
-            if ancestor.is_dir():
-                if any(ancestor.iterdir()):
-                    return "gone"
-                own_parent = ancestor == project.parent and ancestor.parent != Path("/")
-                return "gone" if own_parent else "unknown"
-    except OSError:
-        pass
-    return "unknown"
-
-
-def _walk(root: Path) -> tuple[int, int, set[str]]:
-    """Total size, file count and the set of file paths (for the RECORD check); no symlinks
-    followed (a venv's bin/python is a symlink to the interpreter)."""
-    size = files = 0
-    seen: set[str] = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
-            full = os.path.join(dirpath, name)
-            try:
-                size += os.lstat(full).st_size
-            except OSError:
-                continue
-            files += 1
-            seen.add(os.path.normpath(full))
-    return size, files, seen
-
-
-def _missing_from_records(root: Path, seen: set[str]) -> int:
-    """Files that installed distributions list in their RECORD and that are gone: what an
-    age-based purge leaves behind in site-packages."""
-    missing = 0
-    records = [
-        record
-        for lib in root.glob("lib*")
-        if not lib.is_symlink()  # uv makes lib64 -> lib: count each file once
-        for record in lib.glob("python*/site-packages/*.dist-info/RECORD")
-    ]
-    for record in records:
-        site = record.parent.parent
-        try:
-            rows = list(csv.reader(record.read_text("utf-8", "replace").splitlines()))
-        except (OSError, csv.Error):
-            continue
-        for row in rows:
-            if row and os.path.normpath(os.path.join(site, row[0])) not in seen:
-                missing += 1
-    return missing
-
-
-def _entry(path: Path, *, trash: bool, indexed: depot.IndexEntry | None) -> Entry:
-    marker = depot.read_marker(path)
-    size, files, seen = _walk(path)
-    missing = _missing_from_records(path, seen)
-    used_file = path / depot.LAST_USED
-    last_used: float | None = None
-    for candidate in (used_file, path / depot.MARKER, path):
-        try:
-            last_used = candidate.stat().st_mtime
-            break
-        except OSError:
-            continue
-    project, key, source = None, None, None
-    if marker is not None:
-        project, key, source = marker.project, marker.key, "marker"
-    elif indexed is not None:
-        project, key, source = indexed.project, indexed.key, "index"
-    if trash:
-        state = "trash"
-    elif marker is None and used_file.exists():
-        state = "damaged"  # the back-pointer was there (last-used is written after it): purged
-    elif project is None:
-        state = "unmarked"
-    elif missing or not (path / "pyvenv.cfg").is_file():
-        state = "damaged"
-    else:
-        state = "ok"
-    return Entry(
-        path=path,
-        project=project,
-        project_state=_project_state(project) if project is not None else "",
-        key=key,
-        size=size,
-        files=files,
-        missing_files=missing,
-        last_used=last_used,
-        state=state,
-        project_from=source,
-    )
-
-
-def scan(depot_path: Path) -> Iterator[Entry]:
-    """Every environment in the depot (names not starting with '.'), then the trash."""
-    if not depot_path.is_dir():
-        return
-    index = {entry.name: entry for entry in depot.read_index(depot_path)}
-    for child in sorted(depot_path.iterdir()):
-        if not child.name.startswith(".") and child.is_dir() and not child.is_symlink():
-            yield _entry(child, trash=False, indexed=index.get(child.name))
-    trash = depot_path / depot.TRASH
-    if trash.is_dir():
-        for child in sorted(trash.iterdir()):
-            if child.is_dir() and not child.is_symlink():
-                # Moved aside as <name>.<pid> (sh/uv-rare.sh, _uvmod_move_aside).
-                name = child.name.rpartition(".")[0] or child.name
-                yield _entry(child, trash=True, indexed=index.get(name))
 
 
 def _depot(environ: Mapping[str, str]) -> Path:
@@ -225,34 +78,27 @@ def _human(entry: Entry) -> list[str]:
     ]
 
 
-def venv_list(
-    as_json: bool, environ: Mapping[str, str], out: TextIO | None = None, width: int | None = None
-) -> int:
+COLUMNS = ("Environment", "Project", "Exists", "Key", "Size", "Files", "Last used", "State")
+
+
+def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
     out = out or sys.stdout
     depot_path = _depot(environ)
-    entries = list(scan(depot_path))
+    entries = scan_depot(depot_path)
     if as_json:
         data = {"depot": str(depot_path), "environments": [e.as_json() for e in entries]}
-        out.write(json.dumps(data, indent=2) + "\n")
+        output.write_json(data, out)
         return 0
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=escape(f"uv environments in {depot_path}"))
-    for column in ("Environment", "Project", "Exists", "Key", "Size", "Files", "Last used"):
-        table.add_column(column, overflow="fold")
-    table.add_column("State")
-    for entry in entries:
-        table.add_row(*(escape(cell) for cell in _human(entry)))
-    console = output.console(out, width)
-    if entries:
-        console.print(table)
-    else:
-        console.print(escape(f"No environments in {depot_path}."))
+    # Aligned columns, one environment a line whatever the width (grep-able when piped).
+    if not entries:
+        out.write(f"No environments in {output.shown(str(depot_path))}.\n")
+        return 0
+    out.write(f"uv environments in {output.shown(str(depot_path))}\n\n")
+    out.write(output.columns(COLUMNS, map(_human, entries)))
     if any(e.state == "damaged" for e in entries):
-        console.print(
-            "Damaged environments lost files (usually to the scratch purge): the next "
-            "`uv run`/`uv sync` in their project replaces them, or remove one with rm -rf."
+        out.write(
+            "\nDamaged environments lost files (usually to the scratch purge): the next "
+            "`uv run`/`uv sync` in their project replaces them, or remove one with rm -rf.\n"
         )
     return 0
 
@@ -263,10 +109,6 @@ def _old_configs(depot_path: Path, current_build: str | None) -> list[Path]:
     if current_build is None or config.is_symlink() or not config.is_dir():
         return []
     return sorted(p for p in config.iterdir() if p.name != current_build)
-
-
-def _removable(entry: Entry) -> bool:
-    return entry.state == "trash" or entry.project_state == "gone"
 
 
 def _remove_index_entry(entry: depot.IndexEntry, depot_path: Path) -> None:
@@ -295,9 +137,9 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
     real_depot = depot_path.resolve()
     # Never follow a path out of the depot (scan() skips symlinks; this guards the rest).
     doomed = [
-        e for e in scan(depot_path) if _removable(e) and real_depot in e.path.resolve().parents
+        e for e in scan_depot(depot_path) if removable(e) and real_depot in e.path.resolve().parents
     ]
-    entries = [i for i in depot.read_index(depot_path) if _project_state(i.project) == "gone"]
+    entries = [i for i in depot.read_index(depot_path) if project_state(i.project) == "gone"]
     configs = _old_configs(depot_path, facts.build_id)
     verb = "would remove" if dry_run else "removed"
     freed = 0

@@ -10,7 +10,6 @@ docs/user-guide.md#which-wheels-does-the-site-offer and only ever gain keys.
 from __future__ import annotations
 
 import fnmatch
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from uvmod import __version__, pytarget, requirements
 from uvmod.config import SiteConfig
 from uvmod.errors import ConfigError, UvmodError
 from uvmod.moduledesc import ARCH_VARIABLE, HOME_VARIABLE
+from uvmod.output import write_json
 from uvmod.policy import wheelhouse_dirs
 from uvmod.requirements import Wanted
 from uvmod.sitefacts import load_site_facts
@@ -540,20 +540,6 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
             "between them are uv's to resolve (uv pip install --dry-run --offline -r FILE)."
         )
     )
-
-
-def write_json(data: dict[str, Any], out: TextIO) -> None:
-    """Indented like `json.dumps(indent=2)` down to the items of each list, which take one line
-    each: the indenting encoder is pure Python and takes seconds for 50,000 rows, the compact
-    one is C. The document is the same JSON."""
-    lines = []
-    for key, value in data.items():
-        if isinstance(value, list) and value:
-            items = ",\n".join(f"    {json.dumps(item)}" for item in value)
-            lines.append(f"  {json.dumps(key)}: [\n{items}\n  ]")
-        else:
-            lines.append(f"  {json.dumps(key)}: {json.dumps(value)}")
-    out.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def wheels(

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, cast
 
 from uvmod import depot
 from uvmod.config import SiteConfig, load_config
+from uvmod.envscan import Located, locate_depot
 from uvmod.errors import ConfigError
 from uvmod.moduledesc import ARCH_VARIABLE, DEPOT_VARIABLE
 from uvmod.sitefacts import SiteFacts, load_site_facts
@@ -67,6 +68,21 @@ class Context:
         if name not in self._cache:
             self._cache[name] = compute()
         return cast(T, self._cache[name])
+
+    def depot_entries(self, depot_path: Path) -> list[Located]:
+        """Every depot environment and trash entry (uvmod/envscan.py), found once per run;
+        their files are not looked at (envscan.measure does that for the few that need it)."""
+        return self.memo(f"depot:{depot_path}", lambda: locate_depot(depot_path))
+
+    def archive_entries(self) -> list[Path]:
+        """What the cache's `archive-v*/` buckets hold: the unpacked wheels environments link
+        from (the bulk of the cache), and the environments of `uv tool run`/uvx."""
+
+        def listing() -> list[Path]:
+            cache, _ = self.cache_dir()
+            return [e for bucket in sorted(cache.glob("archive-v*")) for e in bucket.iterdir()]
+
+        return self.memo("archive", listing)
 
 
 def make_context(

@@ -5,7 +5,7 @@
   (docs.astral.sh/uv/reference/settings/#link-mode): every environment then costs its full
   size and file count again.
 - A .venv in a project on $HOME/$WORK eats the inode quota (~6,600 files for a numpy/scipy/
-  pandas/h5py/matplotlib environment, DESIGN.md).
+  pandas/h5py/matplotlib environment, docs/design.md#what-uvmod-solves).
 - uv takes flock() locks in the cache (`Acquired lock for ...`) and in each environment; on a
   filesystem mounted without lock support (Lustre without `flock`) flock fails with ENOSYS and
   uv stops with "os error 38".
@@ -25,7 +25,7 @@ from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.mounts import fs_info, nearest_existing
 from uvmod.doctor.result import Result, Status, found, ok
-from uvmod.doctor.walk import Usage, human_size, usage
+from uvmod.envscan import Usage, human_size, walk
 
 VENV = ".venv"
 # Where .venv directories are looked for: deep enough for a monorepo's sub-projects, without
@@ -98,8 +98,8 @@ def find_venvs(project: Path) -> Iterator[Path]:
 
 
 def dir_usage(ctx: Context, path: Path) -> Usage:
-    """usage(), once per run for each directory (several checks look at the same env)."""
-    return ctx.memo(f"usage:{path}", lambda: usage(path))
+    """Files and bytes under `path`, once per run (several checks look at the same env)."""
+    return ctx.memo(f"usage:{path}", lambda: walk(path))
 
 
 def check_project_venvs(ctx: Context) -> Result:

@@ -1,14 +1,17 @@
 """The MPI/CUDA cache key: current with the loaded modules, and matched by what was built.
 
 uv keys a wheel built from an sdist on the sdist only, so the wrapper hands uv
-`[extra-build-variables]` with the key for `[cache_key].packages` (DESIGN.md), and uv records
-the variables of each build in the dist-info's `uv_build.json` (see uvmod/doctor/envs.py).
-A package whose recorded key differs from the loaded modules' was built against other MPI/CUDA
-libraries than the ones the job will load.
+`[extra-build-variables]` with the key for `[cache_key].packages` (docs/design.md#cache-key),
+and uv records the variables of each build in the dist-info's `uv_build.json`, next to RECORD
+(checked with uv 0.13.8: `{"extra_build_variables":{"UVMOD_CACHE_KEY":"mpich/4.1.2"}}`; `{}`
+without variables; no file at all for an installed wheel). A package whose recorded key differs
+from the loaded modules' was built against other MPI/CUDA libraries than the ones the job will
+load.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +20,24 @@ from pathlib import Path
 from uvmod.cachekey import KeyStatus, key_status
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
-from uvmod.doctor.envs import active_env, installed, normalize, project_env
 from uvmod.doctor.result import Result, Status, found, ok
+from uvmod.doctor.which_env import active_env, project_env
+from uvmod.envscan import Dist, installed, normalize
+
+UV_BUILD_JSON = "uv_build.json"
+
+
+def build_variables(dist: Dist) -> dict[str, str] | None:
+    """The extra build variables uv built this distribution with; None when it was not built
+    by uv (installed from a wheel, or by another installer)."""
+    try:
+        data = json.loads((dist.dist_info / UV_BUILD_JSON).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    variables = data.get("extra_build_variables") if isinstance(data, dict) else None
+    if not isinstance(variables, dict):
+        return {}
+    return {str(k): str(v) for k, v in variables.items()}
 
 
 def _status(ctx: Context) -> KeyStatus:
@@ -82,7 +101,7 @@ def wrong_builds(ctx: Context, env: Path, expected: str) -> tuple[int, list[Wron
     for dist in installed(env):
         if normalize(dist.name) not in keyed:
             continue
-        variables = dist.build_variables()
+        variables = build_variables(dist)
         if variables is None:
             continue  # a wheel from the wheelhouse or an index: nothing was built here
         checked += 1

@@ -37,8 +37,9 @@ from uvmod.cachekey import KeyPart, family_members_from_env, is_module, key_stat
 from uvmod.doctor import findings
 from uvmod.doctor.context import Context
 from uvmod.doctor.elf import expand_origin, read_dynamic
-from uvmod.doctor.envs import Dist, active_env, installed, normalize, project_env
 from uvmod.doctor.result import Result, Status, found, ok
+from uvmod.doctor.which_env import active_env, project_env
+from uvmod.envscan import Dist, installed, normalize
 
 MPI_LIBRARY = re.compile(r"lib(?:mpi|mpich|mpi_cray|mpi_ibm)\.so(?:\.\d+)*")
 CUDA_LIBRARY = re.compile(

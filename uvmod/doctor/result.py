@@ -64,3 +64,12 @@ def found(check: str, status: Status, problem: Problem, detail: str, fix: str) -
     assert status is not Status.OK
     finding = f"{problem.title}: {detail}" if detail else problem.title
     return Result(check, status, finding, fix, problem)
+
+
+SHOWN = 5  # names listed in a finding before "and N more"
+
+
+def listing(items: list[str]) -> str:
+    """Names for a finding: the first few, and how many more."""
+    shown = ", ".join(items[:SHOWN])
+    return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")

@@ -5,7 +5,8 @@ XDG_CONFIG_DIRS (default /etc/xdg), else /etc/uv/uv.toml, is the one system file
 `$XDG_CONFIG_HOME/uv/uv.toml` (default ~/.config) takes precedence over it; the project's uv.toml
 or `[tool.uv]` over both, and their arrays (indexes, find-links) come *first* in the merged list;
 environment variables over all files. So anything that sets an index setting above the system
-file changes the site's wheelhouse policy, which lives in that system file (DESIGN.md).
+file changes the site's wheelhouse policy, which lives in that system file
+(docs/design.md#site-policy).
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ INDEX_VARIABLES = (
     "UV_NO_BINARY_PACKAGE",
 )
 # Variables that make uv skip the system uv.toml altogether. UV_CONFIG_FILE replaces every
-# discovered file with one; UV_NO_CONFIG disables discovery (DESIGN.md: why uvmod never uses them).
+# discovered file with one; UV_NO_CONFIG disables discovery (docs/design.md#site-policy: why
+# uvmod never uses them).
 SWITCH_OFF_VARIABLES = ("UV_NO_CONFIG", "UV_CONFIG_FILE")
 # uv reads these as booleans: "0", "false", "no", "off" mean not set.
 BOOLEAN_VARIABLES = {"UV_NO_CONFIG", "UV_NO_INDEX"}

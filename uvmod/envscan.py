@@ -1,0 +1,425 @@
+"""Environments on disk: what is installed, whether it is whole, what it costs, and the depot.
+
+Every command that looks at environments reads them through this module: `uvmod venv list`
+and `gc`, and doctor's depot, activated-environment, purge and cache checks. So there is one
+rule for each question:
+
+- **Complete?** Every path a distribution's RECORD lists (PEP 376/627) exists, RECORD
+  included (`missing_files`); for an environment also pyvenv.cfg and bin/python, without which
+  uv does not use it at all (`damage`). An age-based scratch purge deletes files one by one, so
+  an environment can lose part of site-packages and still look present: RECORD is the list to
+  check against.
+- **What does it cost?** Files and bytes under a directory, symlinks not followed (a venv's
+  bin/python is a symlink to the interpreter), counted by one walk (`walk`).
+- **Whose is it, and may gc remove it?** The back-pointer, else the wrapper's index
+  (docs/design.md#environment-depot); `removable`: the trash, and environments whose project
+  is gone.
+
+A depot is read in two steps (docs/design.md#one-scan-of-environments): `locate_depot` finds
+each environment's project and last use with a few stat()s; `measure` adds what its files cost
+and whether they are complete, re-walking only environments that changed since they were last
+measured (uvmod/scansummary.py, docs/design.md#remembered-scans).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import os
+import re
+import stat
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from uvmod import depot
+from uvmod.scansummary import Contents, Stamp, Summaries
+
+PYVENV_CFG = "pyvenv.cfg"
+PYTHON = "bin/python"
+
+
+# Distributions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dist:
+    name: str
+    version: str
+    dist_info: Path
+
+    @property
+    def site(self) -> Path:
+        return self.dist_info.parent
+
+    def files(self) -> list[str]:
+        """RECORD entries, relative to site-packages (`../../bin/x` for scripts); raises
+        OSError when RECORD cannot be read. Read without touching its access time: the purge
+        checks read atimes as use, and looking is not using."""
+        data = depot.read_without_atime(self.dist_info / "RECORD")
+        text = data.decode("utf-8", "replace")
+        if '"' not in text:  # no quoted field: the path is what precedes the first comma
+            return [line.partition(",")[0] for line in text.splitlines() if line]
+        try:
+            return [row[0] for row in csv.reader(text.splitlines()) if row]
+        except csv.Error as exc:  # a corrupt RECORD is as good as none
+            raise OSError(f"{self.dist_info / 'RECORD'}: {exc}") from None
+
+    def missing_files(self) -> list[str]:
+        """RECORD entries not on disk; ["RECORD"] when RECORD itself is gone or unreadable."""
+        try:
+            files = self.files()
+        except OSError:
+            return ["RECORD"]
+        return missing_paths(self.site, files)
+
+
+def missing_paths(site: Path, paths: Iterable[str]) -> list[str]:
+    """The paths (relative to `site`, or absolute) that do not exist, symlinks not followed.
+    One lstat() each, joined as strings: this runs for every file of a large cache."""
+    base = str(site) + "/"
+    lstat = os.lstat
+    missing = []
+    for path in paths:
+        try:
+            lstat(path if path.startswith("/") else base + path)
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path
+            missing.append(path)
+    return missing
+
+
+def site_packages(env: Path) -> list[Path]:
+    """site-packages directories, once each (a venv's lib64 is a symlink to lib)."""
+    seen: dict[str, Path] = {}
+    for candidate in sorted(env.glob("lib*/python*/site-packages")):
+        seen.setdefault(os.path.realpath(candidate), candidate)
+    return list(seen.values())
+
+
+def _metadata(dist_info: Path) -> tuple[str, str]:
+    name = version = ""
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                if key == "Name":
+                    name = value.strip()
+                elif key == "Version":
+                    version = value.strip()
+    except OSError:
+        pass
+    if not name:  # METADATA purged: the directory name is `<name>-<version>.dist-info`
+        name, version = name_from_dist_info(dist_info)
+    return name, version
+
+
+def name_from_dist_info(dist_info: Path) -> tuple[str, str]:
+    """`numpy-2.4.6.dist-info` -> ("numpy", "2.4.6") (the wheel spec escapes '-' in both)."""
+    name, _, version = dist_info.name.removesuffix(".dist-info").partition("-")
+    return name, version
+
+
+def normalize(name: str) -> str:
+    """PEP 503 name normalisation, to match `[cache_key].packages` with installed names."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed(env: Path) -> Iterator[Dist]:
+    for site in site_packages(env):
+        for dist_info in sorted(site.glob("*.dist-info")):
+            name, version = _metadata(dist_info)
+            yield Dist(name, version, dist_info)
+
+
+@dataclass(frozen=True)
+class Damage:
+    """What an environment lost: files that installed distributions list in RECORD and are
+    gone, and pyvenv.cfg and bin/python, without which uv does not use it at all."""
+
+    missing: int  # RECORD files gone, plus one for each of pyvenv.cfg and bin/python
+    record_missing: int  # RECORD files gone (a purged RECORD counts as one)
+    lost: list[str]  # "bin/python", "pyvenv.cfg", "<name> <count>"
+    dists: list[Dist]  # the distributions missing files
+    total_dists: int
+
+    @property
+    def unusable(self) -> bool:
+        return bool({PYTHON, PYVENV_CFG} & set(self.lost))
+
+
+def damage(env: Path) -> Damage:
+    lost: list[str] = []
+    hurt: list[Dist] = []
+    record_missing = 0
+    dists = list(installed(env))
+    for dist in dists:
+        missing = dist.missing_files()
+        if missing:
+            record_missing += len(missing)
+            lost.append(f"{dist.name} {len(missing)}")
+            hurt.append(dist)
+    core = [name for name in (PYTHON, PYVENV_CFG) if not _core_present(env, name)]
+    return Damage(record_missing + len(core), record_missing, core + lost, hurt, len(dists))
+
+
+def _core_present(env: Path, name: str) -> bool:
+    if name == PYVENV_CFG:
+        return (env / name).is_file()
+    return (env / name).exists()  # uv refuses an environment whose interpreter link is broken
+
+
+# Sizes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    files: int  # every non-directory entry, symlinks included: each costs an inode
+    size: int  # bytes (st_size; hardlinked files counted once per name)
+
+
+def walk(root: Path, *, keep_times: bool = False, stamps: list[Stamp] | None = None) -> Usage:
+    """Files and bytes under `root`, symlinks not followed; nothing when `root` is unreadable.
+
+    `keep_times` puts back the access time of every directory listed: listing a directory
+    updates its atime (on relatime mounts when older than a day or than the mtime), and the
+    purge check reads atimes as "last used", so measuring must not make an entry look used.
+    Files are only lstat()ed, which leaves their atime alone. `stamps` collects each
+    directory's identity and times, taken before it is listed (scansummary.py).
+    """
+    files = size = 0
+    try:
+        pending: list[tuple[str, str, os.stat_result]] = [(str(root), "", os.lstat(root))]
+    except OSError:
+        return Usage(0, 0)
+    while pending:
+        path, relative, info = pending.pop()
+        if stamps is not None:
+            stamps.append(Stamp(relative, info.st_ino, info.st_mtime_ns, info.st_ctime_ns))
+        try:
+            with os.scandir(path) as entries:
+                listed = list(entries)
+        except OSError:
+            continue
+        if keep_times:
+            try:
+                os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns), follow_symlinks=False)
+            except OSError:
+                pass  # not ours to change: the measurement still stands
+        for entry in listed:
+            try:
+                found = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(found.st_mode):
+                pending.append((entry.path, f"{relative}/{entry.name}", found))
+            else:
+                files += 1
+                size += found.st_size
+    return Usage(files, size)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError  # unreachable: the loop returns at TB
+
+
+# The depot ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Located:
+    """A depot environment as its place, back-pointer and the wrapper's index tell, before its
+    files are looked at (what gc and the purge-age check need)."""
+
+    path: Path
+    summary: str  # its name among the remembered scans (scansummary.py)
+    project: Path | None
+    project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no project)
+    key: str | None
+    last_used: float | None
+    state: str  # "ok" (so far), "damaged" (back-pointer purged), "unmarked", "trash"
+    project_from: str | None  # "marker", "index" or None (unmarked)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A depot environment with what its files cost and whether they are complete."""
+
+    path: Path
+    project: Path | None
+    project_state: str
+    key: str | None
+    size: int
+    files: int
+    missing_files: int  # listed in a RECORD of site-packages but not on disk
+    last_used: float | None
+    state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
+    project_from: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["project"] = None if self.project is None else str(self.project)
+        data["project_exists"] = self.project_state == "present"
+        data["last_used"] = (
+            None
+            if self.last_used is None
+            else datetime.fromtimestamp(self.last_used, UTC).isoformat()
+        )
+        return data
+
+
+def project_state(project: Path) -> str:
+    """'gone' only when the filesystem holding it is visibly there: an unmounted $WORK on this
+    node must not make gc delete every environment. An unmounted mount point is an empty
+    directory, so the nearest existing ancestor must be below / and either hold something or be
+    the project's own parent (the user removed the last project in it) below the top level."""
+    try:
+        if stat.S_ISREG(os.stat(f"{project}/pyproject.toml").st_mode):
+            return "present"
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError:  # not allowed to look (permissions, a hung mount): never "gone"
+        return "unknown"
+    try:
+        for ancestor in project.parents:
+            if ancestor == Path("/"):
+                return "unknown"
+            if ancestor.is_dir():
+                if any(ancestor.iterdir()):
+                    return "gone"
+                own_parent = ancestor == project.parent and ancestor.parent != Path("/")
+                return "gone" if own_parent else "unknown"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def removable(entry: Located | Entry) -> bool:
+    """What `uvmod venv gc` removes and doctor calls orphaned: the damaged copies the wrapper
+    moved to the trash, and environments whose project is gone (never an unattributed one,
+    nor one whose project's filesystem is not visible here)."""
+    return entry.state == "trash" or entry.project_state == "gone"
+
+
+def contents(env: Path) -> tuple[Contents, list[Stamp]]:
+    """Walk `env` and check its RECORDs: what a listing shows of it, and the stamps that tell
+    whether it changed since."""
+    stamps: list[Stamp] = []
+    used = walk(env, stamps=stamps)
+    lost = damage(env)
+    core = tuple(name for name in lost.lost if name in (PYTHON, PYVENV_CFG))
+    return Contents(used.size, used.files, lost.record_missing, core), stamps
+
+
+def _last_used(path: Path) -> float | None:
+    base = str(path)
+    for candidate in (f"{base}/{depot.LAST_USED}", f"{base}/{depot.MARKER}", base):
+        try:
+            return os.stat(candidate).st_mtime
+        except OSError:
+            continue
+    return None
+
+
+IndexLookup = Callable[[str], depot.IndexEntry | None]
+
+
+def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLookup) -> Located:
+    marker = depot.read_marker(path)
+    project, key, source = None, None, None
+    indexed = index(name) if marker is None else None
+    if marker is not None:
+        project, key, source = marker.project, marker.key, "marker"
+    elif indexed is not None:
+        project, key, source = indexed.project, indexed.key, "index"
+    if trash:
+        state = "trash"
+    elif marker is None and os.path.exists(f"{path}/{depot.LAST_USED}"):
+        state = "damaged"  # the back-pointer was there (last-used is written after it): purged
+    elif project is None:
+        state = "unmarked"
+    else:
+        state = "ok"
+    return Located(
+        path=path,
+        summary=summary,
+        project=project,
+        project_state=project_state(project) if project is not None else "",
+        key=key,
+        last_used=_last_used(path),
+        state=state,
+        project_from=source,
+    )
+
+
+def _children(directory: Path) -> list[Path]:
+    """Real directories in `directory`, by name; symlinks are never followed out of the depot."""
+    try:
+        with os.scandir(directory) as entries:
+            names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+    return [directory / name for name in names]
+
+
+def locate_depot(depot_path: Path) -> list[Located]:
+    """Every environment in the depot (names not starting with '.'), then the trash."""
+    if not depot_path.is_dir():
+        return []
+
+    # Read only for an environment without a back-pointer, which most of them have.
+    @functools.cache
+    def index() -> dict[str, depot.IndexEntry]:
+        return {entry.name: entry for entry in depot.read_index(depot_path)}
+
+    def lookup(name: str) -> depot.IndexEntry | None:
+        return index().get(name)
+
+    found = [
+        _locate(child, child.name, child.name, trash=False, index=lookup)
+        for child in _children(depot_path)
+        if not child.name.startswith(".")
+    ]
+    for child in _children(depot_path / depot.TRASH):
+        # Moved aside as <name>.<pid> (sh/uv-rare.sh, _uvmod_move_aside).
+        name = child.name.rpartition(".")[0] or child.name
+        found.append(_locate(child, "." + child.name, name, trash=True, index=lookup))
+    return found
+
+
+def measure(located: Located, summaries: Summaries) -> Entry:
+    """`located` with its size, file count and missing files: remembered, else walked."""
+    known = summaries.get(located.summary, located.path, contents)
+    state = located.state
+    if state == "ok" and (known.missing or known.core_lost):
+        state = "damaged"
+    return Entry(
+        path=located.path,
+        project=located.project,
+        project_state=located.project_state,
+        key=located.key,
+        size=known.size,
+        files=known.files,
+        missing_files=known.missing,
+        last_used=located.last_used,
+        state=state,
+        project_from=located.project_from,
+    )
+
+
+def scan_depot(depot_path: Path, *, remember: bool = True) -> list[Entry]:
+    """Every environment in the depot, then the trash, measured. `remember`: keep what each
+    walk found for the next scan, and forget environments that are gone."""
+    summaries = Summaries(depot_path, write=remember)
+    entries = [measure(located, summaries) for located in locate_depot(depot_path)]
+    summaries.prune()
+    return entries

@@ -376,7 +376,7 @@ _uvmod_use_environment() {
   fi
 }
 
-# --- The site's pip stack rules (docs/design.md#manylinux-switch, #offline-projects) --------
+# --- The site's pip stack rules (docs/design.md#manylinux-switch and #offline-projects)
 # Called by _uvmod_exec, once every phase has decided, when the site switched one on
 # (UVMOD_NO_MANYLINUX, UVMOD_INIT_ENVIRONMENTS; never in a dry run). The common path costs one
 # stat(): is the environment uv is about to use flagged as refusing manylinux wheels already?

@@ -299,8 +299,9 @@ _uvmod_create_refusing() {
 
 # `uv venv [PATH]`: uv makes it, then the file goes in, before anything is installed. PATH is
 # the first argument after `venv` that is neither an option nor an option's value; without one
-# uv makes UV_PROJECT_ENVIRONMENT in a project (the wrapper's, or the user's own) and .venv
-# elsewhere. Ends the call with uv's status.
+# uv makes UV_PROJECT_ENVIRONMENT at a project's root (the wrapper's, or the user's own) and
+# .venv in the current directory elsewhere, a project's subdirectories included (uv 0.13.8).
+# Ends the call with uv's status.
 _uvmod_venv_refusing() {
   "$UVMOD_REAL_UV" "$@"
   _uvmod_v_status=$?
@@ -328,8 +329,13 @@ _uvmod_venv_refusing() {
     esac
   done
   if [ -z "$_uvmod_v_path" ]; then
-    _uvmod_v_path=${UV_PROJECT_ENVIRONMENT:-.venv}
-    [ -n "${UV_PROJECT_ENVIRONMENT-}" ] || [ -z "$_uvmod_root" ] || _uvmod_v_path=$_uvmod_root/.venv
+    _uvmod_v_path=.venv
+    if [ -n "${UV_PROJECT_ENVIRONMENT-}" ] && [ -n "$_uvmod_root" ] &&
+      [ "${_uvmod_start:-/}" = "$_uvmod_root" ]; then
+      _uvmod_v_path=$UV_PROJECT_ENVIRONMENT
+    elif [ -n "${UV_PROJECT_ENVIRONMENT-}" ] && [ ! -f .venv/pyvenv.cfg ]; then
+      _uvmod_v_path=$UV_PROJECT_ENVIRONMENT  # the user's own, at a root the wrapper skipped
+    fi
   fi
   case $_uvmod_v_path in
     /*) ;;

@@ -134,6 +134,11 @@ def test_uv_pip_install_in_uv_venv_and_project_environments(
 
     proj = site.project("plain")
     env = site.env_of(proj)
+    # `uv venv` at the project's root makes the depot environment; in a subdirectory, ./.venv.
+    sub = proj / "sub"
+    sub.mkdir()
+    site.in_project(proj, "uv venv", "cd sub", "uv venv")
+    assert refuses(env) is not manylinux and refuses(sub / ".venv") is not manylinux
     for _ in ("new", "purged"):
         shutil.rmtree(env, ignore_errors=True)
         result = site.in_project(

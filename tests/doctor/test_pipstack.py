@@ -144,7 +144,9 @@ def test_doctor_names_environments_that_accept_manylinux_wheels(
 ) -> None:
     """The wrapper leaves a UV_PROJECT_ENVIRONMENT of the user's alone: uv makes it without
     `_manylinux.py` and installs PyPI's manylinux wheel. Doctor says so; its fixes work."""
-    site = make_manylinux_site(tmp_path, build_prefix, manylinux=False, strategy="unsafe-best-match")
+    site = make_manylinux_site(
+        tmp_path, build_prefix, manylinux=False, strategy="unsafe-best-match"
+    )
     proj = site.project("own", "tinyml")
     own = tmp_path / "scratch" / "own-env"
     doctor = f"UV_PROJECT_ENVIRONMENT={shlex.quote(str(own))} uvmod doctor --json"

@@ -393,9 +393,17 @@ _uvmod_pip_stack() {
         fi
       fi ;;
     pip)
-      [ -z "$UVMOD_NO_MANYLINUX" ] || [ -z "${VIRTUAL_ENV-}" ] ||
-        [ ! -f "$VIRTUAL_ENV/pyvenv.cfg" ] || [ -f "$VIRTUAL_ENV/$UVMOD_MANYLINUX_FLAG" ] ||
-        _uvmod_refuse_manylinux "$VIRTUAL_ENV" ;;
+      # The environment `uv pip` installs into: --python's (a directory or its bin/python*;
+      # a version request names no directory), else $VIRTUAL_ENV.
+      _uvmod_target=${VIRTUAL_ENV-}
+      case $_uvmod_python in
+        '') ;;
+        */bin/python*) _uvmod_target=${_uvmod_python%/bin/python*} ;;
+        *) _uvmod_target=$_uvmod_python ;;
+      esac
+      [ -z "$UVMOD_NO_MANYLINUX" ] || [ -z "$_uvmod_target" ] ||
+        [ ! -f "$_uvmod_target/pyvenv.cfg" ] || [ -f "$_uvmod_target/$UVMOD_MANYLINUX_FLAG" ] ||
+        _uvmod_refuse_manylinux "$_uvmod_target" ;;
     venv) [ -z "$UVMOD_NO_MANYLINUX" ] || _uvmod_venv_refusing "$@" ;;
     init) [ -z "$UVMOD_INIT_ENVIRONMENTS" ] || _uvmod_init_environments "$@" ;;
   esac

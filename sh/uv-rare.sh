@@ -262,7 +262,7 @@ _uvmod_move_aside() {
 #   - creates a project environment itself (`uv venv`, same Python request) before the first
 #     `uv run`/`sync`/`add`/`remove` that would, writes the file, marks the environment;
 #   - writes the file into an environment it meets without the flag (made before the switch,
-#     recreated by uv for another Python, the user's activated one for `uv pip`), and drops uv's
+#     recreated by uv for another Python, the target of `uv pip`), and drops uv's
 #     cached interpreter answers (files only: a uv running now may be writing there), which uv
 #     then asks again once per interpreter (tens of milliseconds);
 #   - leaves UVMOD_MANYLINUX_FLAG at the environment's top, the one file later calls stat().

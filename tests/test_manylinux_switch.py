@@ -222,3 +222,31 @@ def test_switching_on_under_an_existing_environment(
     result = site.in_project(proj, "(unset UV_PYTHON; uv pip uninstall tinyml)", PIP_INSTALL, show)
     assert result.stdout.splitlines()[-1] == "tinyml 1.0+local"
     assert refuses(env)
+
+
+def test_uv_pip_python_names_an_environment_made_without_the_module(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    """`uv pip install --python DIR` (or DIR/bin/python): the wrapper sees the target."""
+    import subprocess
+
+    from tests.support import tools
+
+    site = make_site(tmp_path, build_prefix, manylinux=False, strategy="unsafe-best-match")
+    for n, spelled in enumerate(("{}", "{}/bin/python")):
+        plain = tmp_path / f"plain{n}"
+        subprocess.run(
+            [tools.real_uv(), "venv", "-q", "--python", sys.executable, str(plain)],
+            env={**site.env, "UV_CACHE_DIR": str(tmp_path / "scratch" / "uv")},
+            check=True,
+        )
+        target = shlex.quote(spelled.format(plain))
+        site.run(f"(unset UV_PYTHON; uv pip install --python {target} tinyml)")
+        value = subprocess.run(
+            [plain / "bin" / "python", "-c", "import tinyml; print(tinyml.VALUE)"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert value == "tinyml 1.0+local"
+        assert refuses(plain)

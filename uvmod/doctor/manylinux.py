@@ -2,7 +2,7 @@
 uv uses now hold `_manylinux.py`, and no manylinux wheel is installed in them.
 
 The wrapper writes the file into the environments it sees (docs/design.md#manylinux-switch);
-one it does not see (a `UV_PROJECT_ENVIRONMENT` of the user's, `uv pip --python DIR`, a conda
+one it does not see (a `UV_PROJECT_ENVIRONMENT` of the user's, `uv pip --system`, a conda
 environment) or one uv recreated for another Python since can lack it.
 """
 

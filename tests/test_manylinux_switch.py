@@ -250,3 +250,20 @@ def test_uv_pip_python_names_an_environment_made_without_the_module(
         ).stdout.strip()
         assert value == "tinyml 1.0+local"
         assert refuses(plain)
+
+
+def test_eight_concurrent_first_runs_with_the_switch(
+    tmp_path: Path, build_prefix: BuildPrefix
+) -> None:
+    """Eight `uv run` on a fresh project at once: each may make the environment (`uv venv
+    --allow-existing` writes the same files), every one gets the wheelhouse build."""
+    site = make_site(tmp_path, build_prefix, manylinux=False, strategy="unsafe-first-match")
+    proj = site.project("busy", "tinyml")
+    out = tmp_path / "out"
+    out.mkdir()
+    files = [shlex.quote(str(out / str(n))) for n in range(8)]
+    runs = " ".join(f"( {SHOW} > {f} 2>&1; echo $? >> {f} ) &" for f in files)
+    site.in_project(proj, runs + " wait")
+    for n in range(8):
+        assert (out / str(n)).read_text().splitlines()[-2:] == ["tinyml 1.0+local", "0"], n
+    assert refuses(site.env_of(proj))

@@ -10,6 +10,7 @@ files and names the line that makes uv keep to them.
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.version import InvalidVersion, Version
@@ -24,8 +25,6 @@ from uvmod.requirements import read_requirements_file
 
 def site_constraints(ctx: Context) -> list[Requirement]:
     """The requirements of the site's constraint files that apply on this machine."""
-    from pathlib import Path
-
     found_: list[Requirement] = []
     for path in ctx.config.wheelhouse.constraints:
         for wanted in read_requirements_file(Path(path)):

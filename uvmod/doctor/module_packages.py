@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +30,7 @@ class ModuleDir:
     module: str  # the loaded module it belongs to, or "" when unknown
 
 
-def _owner(path: Path, environ: dict[str, str] | os._Environ[str]) -> str:
+def _owner(path: Path, environ: Mapping[str, str]) -> str:
     """The loaded module whose EasyBuild root (`$EBROOT<NAME>`) holds `path`, by name."""
     loaded = [m for m in environ.get("LOADEDMODULES", "").split(":") if m]
     text = str(path)
@@ -44,7 +45,7 @@ def _owner(path: Path, environ: dict[str, str] | os._Environ[str]) -> str:
 
 
 def module_dirs(ctx: Context, env: Path) -> list[ModuleDir]:
-    environ = dict(ctx.environ)
+    environ = ctx.environ
     dirs: list[ModuleDir] = []
     for entry in environ.get("PYTHONPATH", "").split(":"):
         if entry.startswith("/") and os.path.isdir(entry):

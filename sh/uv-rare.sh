@@ -455,11 +455,13 @@ _uvmod_readable_part() {
 
 # --- Environments (docs/design.md#environment-depot) ---------------------------------------
 # A new environment uv made: the back-pointer (what uvmod/depot.py read_marker reads), then its
-# first use. Everything uvmod keeps in an environment it writes here.
+# first use, both made 0600 by _uvmod_write_atomic whatever the umask (later calls only empty
+# the last-use file, which keeps its mode). Everything uvmod keeps in an environment it writes
+# here.
 _uvmod_mark_environment() {
   _uvmod_write_atomic "$_uvmod_marker" \
     printf '%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" "$_uvmod_key" "$_uvmod_root" &&
-    _uvmod_touch "$_uvmod_used"
+    _uvmod_write_atomic "$_uvmod_used" true
 }
 
 # Purge damage (sh/uv-phases.sh, _uvmod_check_environment): out of uv's way, into the trash

@@ -186,3 +186,35 @@ def test_wrapper_and_python_trust_the_same_depots(two_users: TwoUsers, shell: st
         assert have == want, case.name
     # Nothing was made: both sides only looked (the wrapper's dry run, and Python always).
     assert not any((p / depot.CHECKED).exists() for p in paths)
+
+
+def test_python_reads_only_regular_files_of_the_user_s(tmp_path: Path) -> None:
+    own = tmp_path / "own"
+    own.write_bytes(b"name\n")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opened for reading without a writer: would block without O_NONBLOCK
+    zero = tmp_path / "zero"
+    zero.symlink_to("/dev/zero")
+    link = tmp_path / "link"
+    link.symlink_to(own)
+    foreign = tmp_path / "foreign"
+    foreign.write_bytes(b"name\n")
+    os.chown(foreign, 65534, 65534)
+    assert depot.read_own_file(own) == b"name\n"
+    for path in (fifo, zero, link, foreign, tmp_path / "missing", tmp_path):
+        assert depot.read_own_file(path) is None, path
+
+
+def test_python_marker_write_replaces_a_planted_link(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    env.mkdir()
+    victim_file = tmp_path / "precious"
+    victim_file.write_text("mine\n")
+    (env / depot.MARKER).symlink_to(victim_file)
+    for pid in range(os.getpid() - 5, os.getpid() + 5):  # the old predictable names
+        (env / f"{depot.MARKER}.{pid}").symlink_to(victim_file)
+    depot.write_marker(env, Path("/w/p"), "k")
+    assert victim_file.read_text() == "mine\n"
+    assert not (env / depot.MARKER).is_symlink()
+    assert (env / depot.MARKER).stat().st_mode & 0o777 == 0o600
+    assert depot.read_marker(env) == depot.Marker(Path("/w/p"), "k")

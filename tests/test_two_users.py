@@ -1,6 +1,6 @@
 """Two real users on one machine (tests/support/unixusers.py): what another user can plant in
 shared scratch and group spaces is refused by the victim's uv wrapper, or the victim gets a
-private environment instead (docs/reliability.md#the-wrapper-s-part).
+private environment instead (docs/reliability.md#the-wrappers-part).
 
 Every attack is made as the attacker where the attacker can make it; where the fix now keeps
 the attacker out (the depot is 0700), the attempt is checked to fail, and then the same files

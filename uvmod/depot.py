@@ -272,10 +272,11 @@ def read_own_file(path: str | bytes | os.PathLike[str], limit: int = 1 << 16) ->
             fd = os.open(path, flags & ~getattr(os, "O_NOATIME", 0))
     except OSError:
         return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        os.close(fd)
+        return None
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
-            return None
         return handle.read(limit)
 
 

@@ -56,6 +56,7 @@ UVMOD_IMPORTS = (
     "mdurl",
     "tomli_w",
     "packaging",
+    "elftools",
 )
 SITE_EXTRA = """
 [python]

@@ -13,11 +13,11 @@
 #   UVMOD_KEY_FAMILY_VARS  variables naming each family's module       } of sh/uvmod-key.sh
 # and of the names and limits the Python side defines once (docs/design.md#one-home-for-each-rule):
 # the module's variables (UVMOD_*_VARIABLE, UVMOD_KEY_SOURCE_HOOK), the depot's file names
-# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED),
+# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED,
+# ..._CHECKED),
 # the name rule (UVMOD_DEPOT_TAG, UVMOD_HASH_GLOB: one '?' per hex digit kept,
 # UVMOD_NAME_PUNCTUATION), the key's spelling in paths (UVMOD_KEY_PUNCTUATION,
-# UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX) and the workspace test
-# (UVMOD_WORKSPACE_ERE).
+# UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX).
 #
 # It runs on every uv call, so: POSIX sh only, no Python, no subprocess on the common path.
 # Outside a project a call runs a few builtins and execs; inside a project it adds a few stat()s
@@ -58,6 +58,7 @@ _uvmod_read_environment() {
     "_uvmod_dry=\${$UVMOD_DRY_RUN_VARIABLE-}"
   # What the dry run reports, set by later phases (never inherited from the environment).
   _uvmod_stale='' _uvmod_cmd='' _uvmod_config='' _uvmod_root='' _uvmod_env='' _uvmod_state=''
+  _uvmod_trusted=''
 }
 
 # The end of every call: the shell state back, then uv; or, for a dry run, the report instead.
@@ -110,6 +111,46 @@ _uvmod_tool_link_mode() { _uvmod_rare && _uvmod_tool_link_mode "$@"; }
 _uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
 _uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
 _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
+_uvmod_check_depot() { _uvmod_rare && _uvmod_check_depot "$@"; }
+_uvmod_workspace_counts() { _uvmod_rare && _uvmod_workspace_counts "$@"; }
+_uvmod_refuse_environment() { _uvmod_rare && _uvmod_refuse_environment "$@"; }
+
+# --- Trust (docs/design.md#trust) ----------------------------------------------------------
+# Nothing another user could have written is used. The depot must be this user's and writable
+# by nobody else, and so must every directory above it that is not root's (sticky ones
+# excepted), as ssh's StrictModes checks: checking that takes a stat process, so it is done once,
+# by _uvmod_check_depot (sh/uv-rare.sh), which then makes the depot 0700 and leaves the stamp
+# directory <depot>/.uvmod-checked. After that only its owner (or root) can change the depot's
+# mode or contents, so a call just tests, with builtins, that the depot and the stamp are this
+# user's and the stamp is no symlink: a depot that was replaced, or never checked, is checked
+# again. A directory cannot be hard-linked, so the stamp cannot be another file of the user's.
+# Returns 1 (the call is refused) for a depot that fails the check; once per call.
+_uvmod_trust_depot() {
+  [ -z "${_uvmod_trusted-}" ] || return 0
+  _uvmod_stamp=$_uvmod_depot/$UVMOD_DEPOT_CHECKED
+  if [ -O "$_uvmod_depot" ] && [ -d "$_uvmod_stamp" ] && [ -O "$_uvmod_stamp" ] &&
+    [ ! -h "$_uvmod_stamp" ]; then
+    _uvmod_trusted=1
+    return 0
+  fi
+  _uvmod_check_depot && _uvmod_trusted=1
+}
+
+# A file of the depot is used only when it is a regular file of this user's, not a symlink: a
+# FIFO or a link to /dev/zero would block the read, and a link would be followed by a write.
+_uvmod_own_file() {
+  [ -f "$1" ] && [ -O "$1" ] && [ ! -h "$1" ]
+}
+
+# The environment directory, if there is one, is this user's real directory; else the call is
+# refused (_uvmod_refuse_environment says why and how to fix it).
+_uvmod_own_environment() {
+  _uvmod_env=$_uvmod_depot/$_uvmod_name
+  if [ -h "$_uvmod_env" ] || { [ -e "$_uvmod_env" ] && [ ! -O "$_uvmod_env" ]; }; then
+    _uvmod_refuse_environment
+    return 1
+  fi
+}
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -220,9 +261,10 @@ _uvmod_key_dir_name() {
 _uvmod_per_key_config() {
   _uvmod_config=
   [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "$_uvmod_arch" ] || return 0
+  _uvmod_trust_depot || exit 2
   _uvmod_c=$_uvmod_depot/$UVMOD_DEPOT_CONFIG/$UVMOD_BUILD_ID/$_uvmod_arch/$_uvmod_key_dir
   _uvmod_setup=$_uvmod_depot/$UVMOD_DEPOT_SETUPTOOLS/$_uvmod_key_dir.cfg
-  if [ ! -f "$_uvmod_setup" ] || [ ! -f "$_uvmod_c/uv/uv.toml" ]; then
+  if ! _uvmod_own_file "$_uvmod_setup" || ! _uvmod_own_file "$_uvmod_c/uv/uv.toml"; then
     _uvmod_write_per_key_files || return 0
   fi
   _uvmod_config=$_uvmod_c
@@ -251,11 +293,14 @@ _uvmod_discovery_start() {
   [ "$_uvmod_start" != / ] || _uvmod_start=
 }
 
-# --- The project root: the nearest pyproject.toml; an ancestor declaring a uv workspace wins -
-# Approximations, documented in docs/user-guide.md: the workspace test is a grep for a
-# `[tool.uv.workspace]` header (not the inline or dotted-key TOML forms), and it does not check
-# that the project is one of the workspace's members. Sets _uvmod_root; returns 1 outside a
-# project.
+# --- The project root: the nearest pyproject.toml; an ancestor's uv workspace may win -------
+# An ancestor counts only when its pyproject.toml is this user's or root's, has a
+# `[tool.uv.workspace]` header and lists the project among its members (docs/design.md#trust):
+# so another user's pyproject.toml in a shared parent never joins this user's projects into one
+# environment. _uvmod_workspace_counts (sh/uv-rare.sh) decides; a pyproject.toml above a project
+# is rare, so the common path pays one stat() per ancestor. Approximations, documented in
+# docs/user-guide.md: the header test misses the inline and dotted-key TOML forms. Sets
+# _uvmod_root; returns 1 outside a project.
 _uvmod_project_root() {
   _uvmod_d=$_uvmod_start
   _uvmod_root=
@@ -271,8 +316,7 @@ _uvmod_project_root() {
   _uvmod_root=${_uvmod_root%/}
   while [ -n "$_uvmod_d" ]; do
     _uvmod_d=${_uvmod_d%/*}
-    if [ -f "$_uvmod_d/pyproject.toml" ] &&
-      grep -Eq "$UVMOD_WORKSPACE_ERE" "$_uvmod_d/pyproject.toml" 2>/dev/null; then
+    if [ -f "$_uvmod_d/pyproject.toml" ] && _uvmod_workspace_counts "$_uvmod_d"; then
       _uvmod_root=$_uvmod_d
       break
     fi
@@ -298,11 +342,13 @@ $_uvmod_root"
 # --- The depot name: <readable>-<16 hex of sha256(identity)> -------------------------------
 # The name is a pure function of the identity, remembered in the index so that after the first
 # call a builtin `read` replaces the sha256sum process of _uvmod_new_name (about 1 ms, a
-# twentieth of `uv run`). A missing or malformed entry is computed again; a purged index just
-# costs one sha256sum again. Sets _uvmod_name; returns 1 when sha256sum fails.
+# twentieth of `uv run`). A missing or malformed entry, or one that is not a regular file of this
+# user's (_uvmod_own_file), is computed again and replaced; a purged index just costs one
+# sha256sum again. Sets _uvmod_name; returns 1 when sha256sum fails.
 _uvmod_depot_name() {
   _uvmod_name=
-  { read -r _uvmod_name <"$_uvmod_index_entry"; } 2>/dev/null
+  ! _uvmod_own_file "$_uvmod_index_entry" ||
+    { read -r _uvmod_name <"$_uvmod_index_entry"; } 2>/dev/null
   _uvmod_hash=${_uvmod_name##*-}
   # shellcheck disable=SC2254 # the glob is meant as a pattern: one '?' per hex digit
   case $_uvmod_name:$_uvmod_hash in
@@ -324,9 +370,9 @@ _uvmod_depot_name() {
 # damage too when uvmod marked the environment (after uv made it), caught with one more stat().
 # Order matters with concurrent calls: .uvmod-last-used is tested before the marker, and written
 # after it, so a call racing the one that marks a new environment never sees "used, unmarked".
-# Sets _uvmod_env and _uvmod_state (absent, unmarked, marked or damaged).
+# Reads _uvmod_env (_uvmod_own_environment); sets _uvmod_state (absent, unmarked, marked or
+# damaged).
 _uvmod_check_environment() {
-  _uvmod_env=$_uvmod_depot/$_uvmod_name
   _uvmod_marker=$_uvmod_env/$UVMOD_DEPOT_MARKER
   _uvmod_used=$_uvmod_env/$UVMOD_DEPOT_LAST_USED
   if { [ -f "$_uvmod_used" ] && [ ! -f "$_uvmod_marker" ]; } ||
@@ -345,9 +391,10 @@ _uvmod_check_environment() {
   fi
 }
 
-# An empty FILE, or FILE emptied: its mtime is the last use.
+# An empty FILE, or FILE emptied: its mtime is the last use. A symlink or anything but a
+# regular file there is left alone: the redirection would follow it (or block on a FIFO).
 _uvmod_touch() {
-  { true >"$1"; } 2>/dev/null
+  [ ! -h "$1" ] && { [ ! -e "$1" ] || [ -f "$1" ]; } && { true >"$1"; } 2>/dev/null
 }
 
 # --- What uv gets (docs/design.md#environment-depot) ---------------------------------------

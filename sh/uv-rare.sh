@@ -6,7 +6,8 @@
 # assignments (uvmod/render/wrapper.py, library_assignments) of what only this part reads:
 #   _uvmod_rare_build      the build id of the bin/uv it belongs to (checked by _uvmod_rare)
 #   UVMOD_ETC              <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
-#   UVMOD_DEPOT_TRASH, UVMOD_READABLE_MAX, UVMOD_READABLE_EMPTY, UVMOD_MARKER_HEADER
+#   UVMOD_DEPOT_TRASH, UVMOD_DEPOT_TEMPORARY, UVMOD_READABLE_MAX, UVMOD_READABLE_EMPTY,
+#   UVMOD_MARKER_HEADER, UVMOD_WORKSPACE_ERE (the workspace header's line)
 #                          names and limits of uvmod/depot.py (docs/design.md#one-home-for-each-rule)
 # Everything else it reads is bin/uv's: its assignments and the phases' variables.
 #
@@ -58,20 +59,227 @@ _uvmod_use_loaded_modules_key() {
 }
 
 # --- Writing into the depot ----------------------------------------------------------------
-# FILE gets the output of the command after it, atomically: written to FILE.<pid>, renamed over
-# FILE once complete, so concurrent calls (which write the same bytes) and readers only ever see
-# a whole file. Status 1, and no temporary file left, when anything fails.
+# FILE gets the output of the command after it, atomically: written to a temporary file that
+# mktemp creates exclusively (O_EXCL, mode 0600, an unpredictable name: a link planted at a
+# guessable name is never followed), renamed over FILE once complete (rename replaces a link at
+# FILE rather than following it; -T: a directory there is not written into), so concurrent
+# calls (which write the same bytes) and readers only ever see a whole file. Missing directories
+# are made 0700 whatever the umask (docs/design.md#trust). Status 1, and no temporary file
+# left, when anything fails.
 _uvmod_write_atomic() {
   _uvmod_w_file=$1
   shift
-  _uvmod_w_tmp=$_uvmod_w_file.$$
-  if { [ -d "${_uvmod_w_file%/*}" ] || mkdir -p "${_uvmod_w_file%/*}"; } 2>/dev/null &&
-    { "$@" >"$_uvmod_w_tmp"; } 2>/dev/null && mv -f "$_uvmod_w_tmp" "$_uvmod_w_file" 2>/dev/null
+  _uvmod_w_tmp=
+  _uvmod_w_dir=${_uvmod_w_file%/*}
+  if { [ -d "$_uvmod_w_dir" ] || (umask 077 && mkdir -p -- "$_uvmod_w_dir"); } 2>/dev/null &&
+    _uvmod_w_tmp=$(mktemp "$_uvmod_w_dir/$UVMOD_DEPOT_TEMPORARY.XXXXXXXXXX" 2>/dev/null) &&
+    { "$@" >"$_uvmod_w_tmp"; } 2>/dev/null &&
+    mv -fT -- "$_uvmod_w_tmp" "$_uvmod_w_file" 2>/dev/null
   then
     return 0
   fi
-  rm -f "$_uvmod_w_tmp" 2>/dev/null
+  [ -z "$_uvmod_w_tmp" ] || rm -f -- "$_uvmod_w_tmp" 2>/dev/null
   return 1
+}
+
+# --- Trust (docs/design.md#trust) ----------------------------------------------------------
+# The once-per-depot check behind _uvmod_trust_depot (sh/uv-phases.sh). The depot is made when
+# missing (0700, and its missing parents too); then one stat process reads the owner and mode of
+# the depot and of every directory above it, along the path as given and along its real path:
+#   the depot          this user's, not writable by group or others;
+#   each one above     this user's or root's, and not writable by group or others unless sticky
+#                      (in a sticky directory only an entry's owner may rename or remove it).
+# Then one find looks inside: every entry of the depot, and everything in uvmod's own
+# directories (.uvmod-index, .uvmod-config, .uvmod-setuptools), must be this user's and (but for
+# symlinks, whose mode means nothing) not writable by group or others; environments and the
+# trash are looked at, not into (their files are uv's, behind the depot's 0700). Passing all
+# that, the depot is made 0700 and gets the stamp; failing, the call is refused with one line
+# naming the path and the fix. A dry run checks the same and writes nothing.
+_uvmod_check_depot() {
+  _uvmod_uid=$(id -u) || return 1
+  if [ -z "$_uvmod_dry" ] && [ ! -e "$_uvmod_depot" ] && [ ! -h "$_uvmod_depot" ]; then
+    (umask 077 && mkdir -p -- "$_uvmod_depot") 2>/dev/null
+  fi
+  _uvmod_real=$(cd -P -- "$_uvmod_depot" 2>/dev/null && pwd) || _uvmod_real=
+  # The paths, the depot's own first on each route ("=" marks them); only those that exist.
+  _uvmod_list=
+  for _uvmod_route in "$_uvmod_depot" "$_uvmod_real"; do
+    [ -n "$_uvmod_route" ] || continue
+    _uvmod_mark='='
+    _uvmod_p=$_uvmod_route
+    while :; do
+      if [ -e "${_uvmod_p:-/}" ]; then
+        set -- "$@" "${_uvmod_p:-/}"
+        _uvmod_list=$_uvmod_list$_uvmod_mark
+      fi
+      _uvmod_mark='^'
+      [ -n "$_uvmod_p" ] || break
+      _uvmod_p=${_uvmod_p%/*}
+    done
+  done
+  [ $# -gt 0 ] || return 0
+  _uvmod_stats=$(stat -L -c '%u %a' -- "$@" 2>/dev/null) || {
+    _uvmod_say "cannot read the owner and mode of the environment depot $_uvmod_depot or a" \
+      "directory above it; refusing to use it."
+    return 1
+  }
+  for _uvmod_p do
+    _uvmod_line=${_uvmod_stats%%"
+"*}
+    _uvmod_stats=${_uvmod_stats#*"
+"}
+    _uvmod_owner=${_uvmod_line% *}
+    _uvmod_mode=${_uvmod_line#* }
+    _uvmod_mark=${_uvmod_list%"${_uvmod_list#?}"}
+    _uvmod_list=${_uvmod_list#?}
+    _uvmod_unsafe_path "$_uvmod_p" "$_uvmod_owner" "$_uvmod_mode" "$_uvmod_mark" || continue
+    _uvmod_say "refusing to use the environment depot $_uvmod_depot: $_uvmod_why;" \
+      "another user could replace what uv runs in your environments. Fix: $_uvmod_fix" \
+      "(docs/troubleshooting.md)."
+    return 1
+  done
+  [ -n "$_uvmod_real" ] || return 0  # a dry run before the first call: nothing inside yet
+  # From "<real>/.", an entry of the depot itself is the one path with no '/' after "/./"
+  # (-maxdepth would apply to the whole walk).
+  _uvmod_found=$(find "$_uvmod_real/." -mindepth 1 \( \( ! -user "$_uvmod_uid" -o \
+    \( ! -type l \( -perm -020 -o -perm -002 \) \) \) -print -quit \) -o \( ! -path '*/./*/*' \
+    \( ! -name '.uvmod-*' -o -name "$UVMOD_DEPOT_TRASH" \) -prune \) 2>/dev/null) ||
+    _uvmod_found=''
+  if [ -n "$_uvmod_found" ]; then
+    _uvmod_found=$_uvmod_depot/${_uvmod_found#"$_uvmod_real/./"}
+    _uvmod_say "refusing to use the environment depot $_uvmod_depot: $_uvmod_found is another" \
+      "user's or writable by others. Fix: remove it if you did not make it, else" \
+      "chmod -R go-w $_uvmod_depot (docs/troubleshooting.md)."
+    return 1
+  fi
+  [ -z "$_uvmod_dry" ] || return 0
+  if chmod 700 -- "$_uvmod_real" 2>/dev/null && [ ! -d "$_uvmod_real/$UVMOD_DEPOT_CHECKED" ]; then
+    mkdir -m 700 -- "$_uvmod_real/$UVMOD_DEPOT_CHECKED" 2>/dev/null
+  fi
+  return 0
+}
+
+# Whether PATH (owner OWNER, octal mode MODE) makes the depot unsafe; MARK is '=' for the depot
+# itself, '^' for a directory above it. Sets _uvmod_why and _uvmod_fix when it does.
+_uvmod_unsafe_path() {
+  _uvmod_why='' _uvmod_fix=''
+  _uvmod_own="export $UVMOD_DEPOT_VARIABLE=<a directory only you can write> after loading"
+  case $2:$3 in
+    *[!0-9:]* | :* | *:) _uvmod_why="$1 has an unreadable owner or mode" _uvmod_fix="check $1" ;;
+  esac
+  [ -z "$_uvmod_why" ] || return 0
+  _uvmod_open=$((0$3 & 022))
+  _uvmod_sticky=$((0$3 & 01000))
+  if [ "$4" = '=' ]; then
+    if [ "$2" != "$_uvmod_uid" ]; then
+      _uvmod_why="it belongs to another user (uid $2)"
+      _uvmod_fix="$_uvmod_own $UVMOD_MODULE, or ask your administrator to put"
+      _uvmod_fix="$_uvmod_fix paths.venv_depot under a directory of each user's"
+    elif [ "$_uvmod_open" -ne 0 ]; then
+      _uvmod_why="it is writable by other users (mode $3)"
+      _uvmod_fix="chmod go-w $1"
+    fi
+  elif [ "$2" != "$_uvmod_uid" ] && [ "$2" != 0 ]; then
+    _uvmod_why="the directory $1 above it belongs to another user (uid $2)"
+    _uvmod_fix="$_uvmod_own $UVMOD_MODULE, or ask your administrator to change paths.venv_depot"
+  elif [ "$_uvmod_open" -ne 0 ] && [ "$_uvmod_sticky" -eq 0 ]; then
+    _uvmod_why="the directory $1 above it is writable by other users (mode $3) and not sticky"
+    if [ "$2" = "$_uvmod_uid" ]; then _uvmod_fix="chmod go-w $1"; else
+      _uvmod_fix="$_uvmod_own $UVMOD_MODULE, or ask your administrator to chmod +t $1"
+    fi
+  fi
+  [ -n "$_uvmod_why" ]
+}
+
+# An environment directory that is a symlink or another user's (sh/uv-phases.sh,
+# _uvmod_own_environment): refused, never used or moved.
+_uvmod_refuse_environment() {
+  _uvmod_say "refusing to use the environment $_uvmod_env: it is a symlink or another user's," \
+    "and may hold programs you did not install. Fix: remove it if you did not make it" \
+    "(rm -rf $_uvmod_env) (docs/troubleshooting.md)."
+}
+
+# Whether the pyproject.toml of the directory $1 above the project makes $1 the project's root
+# (sh/uv-phases.sh, _uvmod_project_root): it is this user's or root's, declares a uv workspace
+# and lists the project among its members (and not among its excludes). uv's member globs are
+# matched against the project's path below $1 as sh patterns, with as many '/' as the glob (or
+# any number for a glob with '**'). One awk reads the header and the double- or single-quoted
+# strings of `members = [...]` and `exclude = [...]`; uvmod/depot.py (workspace_counts) is the
+# Python twin, which reads the file as TOML.
+_uvmod_workspace_counts() {
+  _uvmod_ws=$1/pyproject.toml
+  if [ ! -O "$_uvmod_ws" ]; then
+    _uvmod_owner=$(stat -L -c %u -- "$_uvmod_ws" 2>/dev/null) || return 1
+    [ "$_uvmod_owner" = 0 ] || return 1
+  fi
+  _uvmod_globs=$(UVMOD_AWK_ERE=$UVMOD_WORKSPACE_ERE awk -v q="'" '
+    function grab(s) {
+      while (match(s, str)) {
+        print kind substr(s, RSTART + 1, RLENGTH - 2)
+        s = substr(s, RSTART + RLENGTH)
+      }
+    }
+    BEGIN { hdr = ENVIRON["UVMOD_AWK_ERE"]; str = "\"[^\"]*\"|" q "[^" q "]*" q }
+    $0 ~ hdr { ws = 1; table = 1; kind = ""; next }
+    !table { next }
+    /^[ \t]*\[/ { table = 0; next }
+    {
+      line = $0
+      if (kind == "") {
+        if (line ~ /^[ \t]*members[ \t]*=/) kind = "+"
+        else if (line ~ /^[ \t]*exclude[ \t]*=/) kind = "-"
+        else next
+        sub(/^[^=]*=/, "", line)
+      }
+      end = index(line, "]")
+      if (end) { grab(substr(line, 1, end)); kind = "" } else grab(line)
+    }
+    END { if (ws) print "w" }' "$_uvmod_ws" 2>/dev/null) || return 1
+  case $_uvmod_globs in
+    *w) ;;
+    *) return 1 ;;
+  esac
+  _uvmod_rel=${_uvmod_root#"$1"/}
+  _uvmod_member=
+  while [ -n "$_uvmod_globs" ]; do
+    _uvmod_glob=${_uvmod_globs%%"
+"*}
+    case $_uvmod_globs in
+      *"
+"*) _uvmod_globs=${_uvmod_globs#*"
+"} ;;
+      *) _uvmod_globs= ;;
+    esac
+    _uvmod_sign=${_uvmod_glob%"${_uvmod_glob#?}"}
+    _uvmod_glob=${_uvmod_glob#?}
+    _uvmod_glob=${_uvmod_glob#./}
+    _uvmod_glob=${_uvmod_glob%/}
+    [ "$_uvmod_sign" != w ] || continue
+    _uvmod_glob_matches "$_uvmod_rel" "$_uvmod_glob" || continue
+    [ "$_uvmod_sign" = + ] || return 1
+    _uvmod_member=1
+  done
+  [ -n "$_uvmod_member" ]
+}
+
+# Whether the relative path $1 matches uv's member glob $2 (see _uvmod_workspace_counts).
+_uvmod_glob_matches() {
+  # shellcheck disable=SC2254 # the glob is meant as a pattern
+  case $1 in
+    $2) ;;
+    *) return 1 ;;
+  esac
+  case $2 in
+    *'**'*) return 0 ;;
+  esac
+  _uvmod_a=$1 _uvmod_b=$2
+  while :; do
+    case $_uvmod_a:$_uvmod_b in
+      */*:*/*) _uvmod_a=${_uvmod_a#*/} _uvmod_b=${_uvmod_b#*/} ;;
+      */*:* | *:*/*) return 1 ;;
+      *) return 0 ;;
+    esac
+  done
 }
 
 # --- Per-key builds (docs/design.md#per-key-builds) ---------------------------------------
@@ -90,11 +298,11 @@ _uvmod_write_atomic() {
 # _uvmod_per_key_config); returns 1 when the uv.toml cannot be used. A dry run writes nothing
 # and answers as if it had.
 _uvmod_write_per_key_files() {
-  if [ ! -f "$_uvmod_setup" ] && [ -z "$_uvmod_dry" ] &&
+  if ! _uvmod_own_file "$_uvmod_setup" && [ -z "$_uvmod_dry" ] &&
     ! _uvmod_write_atomic "$_uvmod_setup" _uvmod_print_setup_cfg; then
     _uvmod_say "cannot write $_uvmod_setup; setuptools builds now may pack another key's objects"
   fi
-  [ ! -f "$_uvmod_c/uv/uv.toml" ] || return 0
+  ! _uvmod_own_file "$_uvmod_c/uv/uv.toml" || return 0
   # The setup.cfg path goes into a TOML basic string: a depot path with control characters is
   # refused (it would not survive the module tool's eval anyway).
   case $_uvmod_setup in
@@ -211,7 +419,9 @@ _uvmod_EOF
 # The readable part of a name, from the root's last component $1, into _uvmod_readable: every
 # run of bytes outside letters, digits and UVMOD_NAME_PUNCTUATION made one '_', at most
 # UVMOD_READABLE_MAX characters, a leading '.' made '_' (depot entries starting with '.' are
-# uvmod's own), UVMOD_READABLE_EMPTY when nothing is left.
+# uvmod's own) and so is a leading '-' (a name that looks like an option is never remembered by
+# _uvmod_depot_name, which would then hash it again on every call), UVMOD_READABLE_EMPTY when
+# nothing is left.
 _uvmod_readable_part() {
   _uvmod_rest=$1
   _uvmod_readable=
@@ -229,7 +439,7 @@ _uvmod_readable_part() {
   done
   case $_uvmod_readable in
     '') _uvmod_readable=$UVMOD_READABLE_EMPTY ;;
-    .*) _uvmod_readable=_${_uvmod_readable#.} ;;
+    [.-]*) _uvmod_readable=_${_uvmod_readable#?} ;;
   esac
 }
 
@@ -244,9 +454,13 @@ _uvmod_mark_environment() {
 
 # Purge damage (sh/uv-phases.sh, _uvmod_check_environment): out of uv's way, into the trash
 # that `uvmod venv gc` empties.
+# The trash entry is an empty directory mktemp made (an unpredictable name), which rename
+# replaces.
 _uvmod_move_aside() {
-  _uvmod_trash=$_uvmod_depot/$UVMOD_DEPOT_TRASH/$_uvmod_name.$$
-  if mkdir -p "$_uvmod_depot/$UVMOD_DEPOT_TRASH" && mv "$_uvmod_env" "$_uvmod_trash" 2>/dev/null
+  if { [ -d "$_uvmod_depot/$UVMOD_DEPOT_TRASH" ] ||
+    (umask 077 && mkdir -p -- "$_uvmod_depot/$UVMOD_DEPOT_TRASH"); } 2>/dev/null &&
+    _uvmod_trash=$(mktemp -d "$_uvmod_depot/$UVMOD_DEPOT_TRASH/$_uvmod_name.XXXXXXXXXX") &&
+    mv -fT -- "$_uvmod_env" "$_uvmod_trash" 2>/dev/null
   then
     _uvmod_say "$_uvmod_env was partly deleted (most likely by the scratch purge);" \
       "moved it to $_uvmod_trash and uv will create a fresh one." \

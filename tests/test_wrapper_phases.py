@@ -169,14 +169,33 @@ def test_project_root_is_depot_project_root(tmp_path: Path) -> None:
         (path / "pyproject.toml").write_text(text)
         return path
 
-    ws = project(tmp_path / "ws", "[project]\nname = 'ws'\n  [ tool.uv.workspace ]\n")
+    ws = project(
+        tmp_path / "ws",
+        "[project]\nname = 'ws'\n  [ tool.uv.workspace ]\nmembers = [\n  'pkgs/*', # all\n"
+        '  "libs/**",\n]\nexclude = ["pkgs/old"]\n',
+    )
     member = project(ws / "pkgs" / "m")
     (member / "src" / "deep").mkdir(parents=True)
+    deep_member = project(ws / "libs" / "a" / "b")
+    excluded = project(ws / "pkgs" / "old")
+    too_deep = project(ws / "pkgs" / "m2" / "sub")  # pkgs/* is one level
+    stranger = project(ws / "other")  # not a member: its own root
     plain = project(tmp_path / "plain")
     inner = project(plain / "inner")
     outside = tmp_path / "nothing"
     outside.mkdir()
-    starts = [member / "src" / "deep", member, ws, inner, plain, outside]
+    starts = [
+        member / "src" / "deep",
+        member,
+        ws,
+        deep_member,
+        excluded,
+        too_deep,
+        stranger,
+        inner,
+        plain,
+        outside,
+    ]
     script = (
         'for d do cd "$d" && _uvmod_directory="" _uvmod_project="" && _uvmod_discovery_start'
         ' && if _uvmod_project_root; then printf "%s\\0" "$_uvmod_root";'
@@ -185,7 +204,8 @@ def test_project_root_is_depot_project_root(tmp_path: Path) -> None:
     out = run_sh(script, [str(s) for s in starts])
     want = [str(depot.project_root(s) or "-").encode() for s in starts]
     assert out == want
-    assert want[:2] == [str(ws).encode()] * 2 and want[-1] == b"-"
+    assert want[:4] == [str(ws).encode()] * 4 and want[-1] == b"-"
+    assert want[4:7] == [str(p).encode() for p in (excluded, too_deep, stranger)]
 
 
 def _environment(path: Path, *files: str) -> Path:
@@ -214,7 +234,7 @@ def test_check_environment_states(tmp_path: Path, dry: bool) -> None:
     dry_value = "1" if dry else "''"
     script = (
         f"_uvmod_depot={sh_quote(str(d))} _uvmod_dry={dry_value} _uvmod_key=k _uvmod_root=/w/p\n"
-        "for n do _uvmod_name=$n; _uvmod_check_environment 2>/dev/null;"
+        "for n do _uvmod_name=$n; _uvmod_own_environment; _uvmod_check_environment 2>/dev/null;"
         ' printf "%s\\0" "$_uvmod_state"; done\n'
     )
     out = run_sh(script, list(envs))

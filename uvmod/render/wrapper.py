@@ -83,15 +83,17 @@ WRAPPER_CONSTANTS: dict[str, str] = {
     "UVMOD_DEPOT_INDEX_NAME": depot.INDEX_NAME,
     "UVMOD_DEPOT_MARKER": depot.MARKER,
     "UVMOD_DEPOT_LAST_USED": depot.LAST_USED,
+    "UVMOD_DEPOT_CHECKED": depot.CHECKED,
     "UVMOD_DEPOT_TAG": depot.DEPOT_TAG,
     # One `?` per hex digit of the name's hash: a sh pattern both takes and checks that many.
     "UVMOD_HASH_GLOB": "?" * depot.HASH_CHARS,
     "UVMOD_NAME_PUNCTUATION": depot.NAME_PUNCTUATION,
-    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
 }
 # ...and those only its library reads (bin/uv's are there too: the library is read by bin/uv).
 LIBRARY_CONSTANTS: dict[str, str] = {
     "UVMOD_DEPOT_TRASH": depot.TRASH,
+    "UVMOD_DEPOT_TEMPORARY": depot.TEMPORARY,
+    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
     "UVMOD_READABLE_MAX": str(depot.READABLE_MAX),
     "UVMOD_READABLE_EMPTY": depot.READABLE_EMPTY,
     "UVMOD_MARKER_HEADER": depot.MARKER_HEADER,

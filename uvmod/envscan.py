@@ -36,6 +36,7 @@ from typing import Any
 
 from uvmod import depot
 from uvmod.scansummary import Contents, Stamp, Summaries
+from uvmod.trust import owner_name
 
 PYVENV_CFG = "pyvenv.cfg"
 PYTHON = "bin/python"
@@ -353,15 +354,6 @@ def removable(entry: Located | Entry) -> bool:
     if entry.state == "foreign":
         return False
     return entry.state == "trash" or entry.project_state == "gone"
-
-
-def owner_name(uid: int) -> str:
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (KeyError, ImportError):
-        return f"uid {uid}"
 
 
 def contents(env: Path) -> tuple[Contents, list[Stamp]]:

@@ -12,6 +12,7 @@ the module of its topic:
 | keys.py, linked.py | the MPI/CUDA key is current; what was built and what it links match it |
 | env_damage.py | the project's and the activated environment are whole |
 | orphans.py | environments of deleted projects |
+| ownership.py | nobody else can write the depot, the cache or uv's configuration |
 | purge.py, cache_damage.py | what the scratch purge will take, and what it took from the cache |
 
 To add one: write it in its topic's module (a new module for a new topic), add it below, and
@@ -34,6 +35,7 @@ from uvmod.doctor import (
     linked,
     module,
     orphans,
+    ownership,
     purge,
     settings,
     wheelhouse,
@@ -73,6 +75,7 @@ CHECKS: tuple[Check, ...] = (
     Check("purge.environments", purge.check_purge_envs),
     Check("purge.cache", purge.check_purge_cache),
     Check("purge.cache_damage", cache_damage.check_cache_damage),
+    Check("ownership.modes", ownership.check_ownership),
 )
 
 

@@ -148,6 +148,9 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
     out = out or sys.stdout
     facts = load_site_facts(environ)
     depot_path = depot.depot_dir(facts.config, environ)
+    # In a depot another user can write, a back-pointer could have been rewritten to make a
+    # live environment look orphaned: remove nothing there (the wrapper refuses it too).
+    depot.check_depot(depot_path, module=facts.config.module.name)
     scanned = scan_depot(depot_path)
     doomed = [e for e in scanned if removable(e)]
     foreign = [e for e in scanned if e.state == "foreign"]

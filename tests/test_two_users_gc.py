@@ -71,6 +71,9 @@ def test_another_users_environment_in_a_shared_depot_is_reported(two_users: TwoU
     assert "Traceback" not in result.output, result.output
     assert "list-rc=0" in result.stdout and "gc-rc=1" in result.stdout, result.output
     assert f"foreign (user {u.attacker.name})" in result.stdout, result.output
+    # Listed, with a warning, and nothing remembered in a depot others can write.
+    assert f"uvmod: warning: refusing to use the environment depot {shared}" in result.stderr
+    assert not (shared / ".uvmod-scan").exists()
     assert f"refusing to use the environment depot {shared}" in result.stderr, result.output
     assert _snapshot(shared) == before
 

@@ -24,10 +24,6 @@ from uvmod.errors import UvmodError
 from uvmod.sitefacts import load_site_facts
 
 
-def _depot(environ: Mapping[str, str]) -> Path:
-    return depot.depot_dir(load_site_facts(environ).config, environ)
-
-
 def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO | None = None) -> int:
     """Print the environment uv (through the wrapper) uses for the project containing DIR."""
     out = out or sys.stdout
@@ -84,8 +80,17 @@ COLUMNS = ("Environment", "Project", "Exists", "Key", "Size", "Files", "Last use
 
 def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    depot_path = _depot(environ)
-    entries = scan_depot(depot_path)
+    facts = load_site_facts(environ)
+    depot_path = depot.depot_dir(facts.config, environ)
+    # Listing writes the remembered scans (.uvmod-scan) into the depot: not where another user
+    # could swap that directory for a link (the wrapper and gc refuse such a depot).
+    try:
+        depot.check_depot(depot_path, module=facts.config.module.name)
+        trusted = True
+    except depot.UntrustedDepot as exc:
+        print(f"uvmod: warning: {exc}", file=sys.stderr)
+        trusted = False
+    entries = scan_depot(depot_path, remember=trusted)
     if as_json:
         data = {"depot": str(depot_path), "environments": [e.as_json() for e in entries]}
         output.write_json(data, out)

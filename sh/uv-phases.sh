@@ -294,11 +294,13 @@ _uvmod_discovery_start() {
 }
 
 # --- The project root: the nearest pyproject.toml; an ancestor's uv workspace may win -------
-# An ancestor counts only when its pyproject.toml is this user's or root's, has a
-# `[tool.uv.workspace]` header and lists the project among its members (docs/design.md#trust):
-# so another user's pyproject.toml in a shared parent never joins this user's projects into one
-# environment. _uvmod_workspace_counts (sh/uv-rare.sh) decides; a pyproject.toml above a project
-# is rare, so the common path pays one stat() per ancestor. Approximations, documented in
+# An ancestor counts as uv counts it: its pyproject.toml has a `[tool.uv.workspace]` header and
+# lists the project among its members, and the project declares no workspace of its own. One
+# that would count but is another user's (not root's) ends the call (docs/design.md#trust): uv
+# would join this user's project to it, and another user's pyproject.toml in a shared parent
+# would put two of this user's projects in one environment. _uvmod_workspace_counts
+# (sh/uv-rare.sh) decides; a pyproject.toml above a project is rare, so the common path pays
+# one stat() per ancestor. Approximations, documented in
 # docs/user-guide.md: the header test misses the inline and dotted-key TOML forms. Sets
 # _uvmod_root; returns 1 outside a project.
 _uvmod_project_root() {
@@ -316,10 +318,12 @@ _uvmod_project_root() {
   _uvmod_root=${_uvmod_root%/}
   while [ -n "$_uvmod_d" ]; do
     _uvmod_d=${_uvmod_d%/*}
-    if [ -f "$_uvmod_d/pyproject.toml" ] && _uvmod_workspace_counts "$_uvmod_d"; then
-      _uvmod_root=$_uvmod_d
-      break
-    fi
+    [ -f "$_uvmod_d/pyproject.toml" ] || continue
+    _uvmod_workspace_counts "$_uvmod_d"
+    case $? in
+      0) _uvmod_root=$_uvmod_d; break ;;
+      2) exit 2 ;;  # another user's workspace that uv would join: refused
+    esac
   done
   [ -n "$_uvmod_root" ] || _uvmod_root=/
 }

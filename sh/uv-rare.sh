@@ -200,18 +200,18 @@ _uvmod_refuse_environment() {
 }
 
 # Whether the pyproject.toml of the directory $1 above the project makes $1 the project's root
-# (sh/uv-phases.sh, _uvmod_project_root): it is this user's or root's, declares a uv workspace
-# and lists the project among its members (and not among its excludes). uv's member globs are
-# matched against the project's path below $1 as sh patterns, with as many '/' as the glob (or
-# any number for a glob with '**'). One awk reads the header and the double- or single-quoted
-# strings of `members = [...]` and `exclude = [...]`; uvmod/depot.py (workspace_counts) is the
-# Python twin, which reads the file as TOML.
+# (sh/uv-phases.sh, _uvmod_project_root), as uv decides it (uv 0.13.8, checked by
+# tests/test_two_users.py): it declares a uv workspace and lists the project among its members
+# (and not among its excludes), and the project's own pyproject.toml declares no workspace
+# (which makes it a workspace root of its own). Status 0: it counts; 1: it does not; 2: it
+# would count but belongs to another user than this one and root, so uv would join this
+# user's project to another user's workspace: the call is refused (one line, with the fix).
+# uv's member globs are matched against the project's path below $1 as sh patterns, with as
+# many '/' as the glob (or any number for a glob with '**'). One awk reads the header and the
+# double- or single-quoted strings of `members = [...]` and `exclude = [...]`;
+# uvmod/depot.py (workspace_counts) is the Python twin, which reads the file as TOML.
 _uvmod_workspace_counts() {
   _uvmod_ws=$1/pyproject.toml
-  if [ ! -O "$_uvmod_ws" ]; then
-    _uvmod_owner=$(stat -L -c %u -- "$_uvmod_ws" 2>/dev/null) || return 1
-    [ "$_uvmod_owner" = 0 ] || return 1
-  fi
   _uvmod_globs=$(UVMOD_AWK_ERE=$UVMOD_WORKSPACE_ERE awk -v q="'" '
     function grab(s) {
       while (match(s, str)) {
@@ -259,7 +259,17 @@ _uvmod_workspace_counts() {
     [ "$_uvmod_sign" = + ] || return 1
     _uvmod_member=1
   done
-  [ -n "$_uvmod_member" ]
+  [ -n "$_uvmod_member" ] || return 1
+  ! grep -Eq "$UVMOD_WORKSPACE_ERE" "$_uvmod_root/pyproject.toml" 2>/dev/null || return 1
+  [ ! -O "$_uvmod_ws" ] || return 0
+  _uvmod_owner=$(stat -L -c %u -- "$_uvmod_ws" 2>/dev/null) || _uvmod_owner=unknown
+  [ "$_uvmod_owner" != 0 ] || return 0
+  _uvmod_say "refusing to run uv in $_uvmod_root: $_uvmod_ws belongs to another user (uid" \
+    "$_uvmod_owner) and declares a uv workspace with your project as a member, which uv" \
+    "would join. Fix: add an empty [tool.uv.workspace] table to $_uvmod_root/pyproject.toml" \
+    "(your project is then a workspace of its own), or ask its owner to remove it" \
+    "(docs/troubleshooting.md)."
+  return 2
 }
 
 # Whether the relative path $1 matches uv's member glob $2 (see _uvmod_workspace_counts).
@@ -445,11 +455,13 @@ _uvmod_readable_part() {
 
 # --- Environments (docs/design.md#environment-depot) ---------------------------------------
 # A new environment uv made: the back-pointer (what uvmod/depot.py read_marker reads), then its
-# first use. Everything uvmod keeps in an environment it writes here.
+# first use, both made 0600 by _uvmod_write_atomic whatever the umask (later calls only empty
+# the last-use file, which keeps its mode). Everything uvmod keeps in an environment it writes
+# here.
 _uvmod_mark_environment() {
   _uvmod_write_atomic "$_uvmod_marker" \
     printf '%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" "$_uvmod_key" "$_uvmod_root" &&
-    _uvmod_touch "$_uvmod_used"
+    _uvmod_write_atomic "$_uvmod_used" true
 }
 
 # Purge damage (sh/uv-phases.sh, _uvmod_check_environment): out of uv's way, into the trash

@@ -79,18 +79,31 @@ def _glob_matches(relative: str, glob: str) -> bool:
     return "**" in glob or relative.count("/") == glob.count("/")
 
 
+class ForeignWorkspace(UvmodError):
+    """Another user's pyproject.toml above a project declares a workspace uv would join it to."""
+
+
+def _declares_workspace(pyproject: bytes) -> bool:
+    """The wrapper's `grep -Eq "$UVMOD_WORKSPACE_ERE"`."""
+    try:
+        with open(pyproject, "rb") as handle:
+            return _WORKSPACE.search(handle.read()) is not None
+    except OSError:
+        return False
+
+
 def workspace_counts(directory: bytes, root: bytes, uid: int | None = None) -> bool:
-    """Whether the pyproject.toml of `directory`, above the project `root`, makes it the root
-    (the wrapper's _uvmod_workspace_counts, docs/design.md#trust): the file is the user's or
-    root's, has a `[tool.uv.workspace]` header line, and its members globs match the project's
-    path below `directory` while no exclude glob does."""
+    """Whether the pyproject.toml of `directory`, above the project `root`, makes it the root,
+    as uv decides (the wrapper's _uvmod_workspace_counts, docs/design.md#trust): it has a
+    `[tool.uv.workspace]` header line, its members globs match the project's path below
+    `directory` while no exclude glob does, and the project declares no workspace of its own.
+    Raises ForeignWorkspace when it would count but is neither the user's nor root's."""
     owner = os.geteuid() if uid is None else uid
     pyproject = directory + b"/pyproject.toml"
     try:
-        if os.stat(pyproject).st_uid not in (owner, 0):
-            return False
         with open(pyproject, "rb") as handle:
             data = handle.read()
+        file_owner = os.stat(pyproject).st_uid
         if _WORKSPACE.search(data) is None:
             return False
         table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("uv", {})
@@ -108,7 +121,20 @@ def workspace_counts(directory: bytes, root: bytes, uid: int | None = None) -> b
 
     if any(_glob_matches(relative, g) for g in globs("exclude")):
         return False
-    return any(_glob_matches(relative, g) for g in globs("members"))
+    if not any(_glob_matches(relative, g) for g in globs("members")):
+        return False
+    if _declares_workspace(root + b"/pyproject.toml"):
+        return False
+    if file_owner in (owner, 0):
+        return True
+    project = os.fsdecode(root)
+    raise ForeignWorkspace(
+        f"refusing to run uv in {project}: {os.fsdecode(pyproject)} belongs to another user "
+        f"(uid {file_owner}) and declares a uv workspace with your project as a member, which "
+        f"uv would join. Fix: add an empty [tool.uv.workspace] table to {project}/pyproject.toml "
+        "(your project is then a workspace of its own), or ask its owner to remove it "
+        "(docs/troubleshooting.md)."
+    )
 
 
 def _parent(path: bytes) -> bytes:
@@ -121,7 +147,8 @@ def project_root(start: str | os.PathLike[str], uid: int | None = None) -> Path 
 
     Like uv, but approximated (docs/user-guide.md): the nearest directory with a pyproject.toml,
     replaced by the nearest ancestor above it that workspace_counts (for the user `uid`, by
-    default this process's). `start` is resolved like `cd -P`.
+    default this process's), which raises ForeignWorkspace for another user's workspace that uv
+    would join. `start` is resolved like `cd -P`.
     """
     current = os.fsencode(os.path.realpath(start))
     current = b"" if current == b"/" else current

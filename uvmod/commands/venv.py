@@ -180,11 +180,13 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
             )
         what = _count(len(entries), "index entry", "index entries")
         print(f"{verb} {what} of deleted projects in {depot_path / depot.INDEX}", file=out)
+    old = 0
     for config in configs:
         # Rebuilt on demand by the wrapper, for the module build that is loaded.
         if not dry_run and not _remove(depot_path, config, tree=True, out=out):
             failed += 1
             continue
+        old += 1
         print(f"{verb} {config} (per-key uv.toml files of another module build)", file=out)
     for entry in unreachable:
         print(
@@ -205,7 +207,7 @@ def venv_gc(dry_run: bool, environ: Mapping[str, str], out: TextIO | None = None
         [
             _count(removed, "environment", "environments") + f" ({freed:,} files)",
             _count(len(entries), "index entry", "index entries"),
-            _count(len(configs), "old configuration", "old configurations"),
+            _count(old, "old configuration", "old configurations"),
         ]
     )
     if dry_run:

@@ -235,3 +235,17 @@ def test_a_project_that_cannot_be_looked_at_is_unreachable(tmp_path: Path) -> No
     assert envscan.reach(tmp_path / "work" / "a" / "b" / "p").state == "gone"
     _project(tmp_path / "work" / "here")
     assert envscan.reach(tmp_path / "work" / "here") == envscan.Reach("present")
+
+
+def test_another_users_entry_in_the_trash_is_left_alone_with_one_line(
+    tmp_path: Path, depot_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a directory to another user needs root (chown)")
+    theirs = make_env(depot_dir / depot.TRASH, "x-0000000000000001.77", None)
+    for path in (theirs, *theirs.rglob("*")):
+        os.lchown(path, 65534, 65534)
+    assert main(["venv", "gc", "--yes"]) == 1
+    out = capsys.readouterr().out
+    assert f"left alone {theirs} (belongs to nobody" in out and "Traceback" not in out
+    assert (theirs / "pyvenv.cfg").is_file()

@@ -66,6 +66,8 @@ _uvmod_exec() {
   if [ -n "$_uvmod_lc_set" ]; then LC_ALL=$_uvmod_lc; else unset LC_ALL; fi
   if [ -n "$_uvmod_pwd_set" ]; then PWD=$_uvmod_pwd; fi
   if [ -n "$_uvmod_oldpwd_set" ]; then OLDPWD=$_uvmod_oldpwd; else unset OLDPWD; fi
+  [ -z "$UVMOD_NO_MANYLINUX$UVMOD_INIT_ENVIRONMENTS" ] || [ -n "$_uvmod_dry" ] ||
+    _uvmod_pip_stack "$@"
   if [ -n "$_uvmod_dry" ]; then
     _uvmod_report
     exit 0
@@ -114,6 +116,11 @@ _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
 _uvmod_check_depot() { _uvmod_rare && _uvmod_check_depot "$@"; }
 _uvmod_workspace_counts() { _uvmod_rare && _uvmod_workspace_counts "$@"; }
 _uvmod_refuse_environment() { _uvmod_rare && _uvmod_refuse_environment "$@"; }
+_uvmod_refuse_manylinux() { _uvmod_rare && _uvmod_refuse_manylinux "$@"; }
+_uvmod_create_refusing() { _uvmod_rare && _uvmod_create_refusing "$@"; }
+_uvmod_venv_refusing() { _uvmod_rare && _uvmod_venv_refusing "$@"; }
+_uvmod_init_environments() { _uvmod_rare && _uvmod_init_environments "$@"; }
+_uvmod_hint_environments() { _uvmod_rare && _uvmod_hint_environments "$@"; }
 
 # --- Trust (docs/design.md#trust) ----------------------------------------------------------
 # Nothing another user could have written is used. The depot must be this user's and writable
@@ -175,18 +182,21 @@ _uvmod_check_key() {
 # (`uv run python x.py --project y`), so the scan stops there; to find that argument it must skip
 # the values of uv's options that take one (list from `uv run --help` of uv 0.13.8, checked by
 # tests/test_wrapper.py). Other subcommands have no trailing command: scan up to `--`.
-# Sets _uvmod_cmd, _uvmod_sub (of `uv tool`), _uvmod_project and _uvmod_directory.
+# Sets _uvmod_cmd, _uvmod_sub (of `uv tool`), _uvmod_project, _uvmod_directory and
+# _uvmod_python (--python/-p).
 _uvmod_scan_args() {
   _uvmod_cmd=
   _uvmod_sub=
   _uvmod_project=${UV_PROJECT-}
   _uvmod_directory=${UV_WORKING_DIR-}
+  _uvmod_python=
   _uvmod_take=
   for _uvmod_arg do
     if [ -n "$_uvmod_take" ]; then
       case $_uvmod_take in
         --project) _uvmod_project=$_uvmod_arg ;;
         --directory) _uvmod_directory=$_uvmod_arg ;;
+        --python | -p) _uvmod_python=$_uvmod_arg ;;
       esac
       _uvmod_take=
       continue
@@ -195,6 +205,7 @@ _uvmod_scan_args() {
       --) break ;;
       --project=*) _uvmod_project=${_uvmod_arg#--project=} ;;
       --directory=*) _uvmod_directory=${_uvmod_arg#--directory=} ;;
+      --python=*) _uvmod_python=${_uvmod_arg#--python=} ;;
       --project | --directory | --extra | --no-extra | --group | --no-group | --only-group | \
         --no-editable-package | --env-file | -w | --with | --with-editable | \
         --with-requirements | --package | --python-platform | --index | --default-index | \
@@ -414,4 +425,41 @@ _uvmod_use_environment() {
     VIRTUAL_ENV=$_uvmod_env
     export VIRTUAL_ENV
   fi
+}
+
+# --- The site's pip stack rules (docs/design.md#manylinux-switch and #offline-projects)
+# Called by _uvmod_exec, once every phase has decided, when the site switched one on
+# (UVMOD_NO_MANYLINUX, UVMOD_INIT_ENVIRONMENTS; never in a dry run). The common path costs one
+# stat(): is the environment uv is about to use flagged as refusing manylinux wheels already?
+# Everything else is in sh/uv-rare.sh. `uv venv`, `uv init`, and `uv add`/`uv lock` without an
+# `environments` line, run uv as a child there and end the call with its status.
+_uvmod_pip_stack() {
+  case $_uvmod_cmd in
+    run | sync | add | remove)
+      if [ -n "$UVMOD_NO_MANYLINUX" ] && [ -n "$_uvmod_env" ]; then
+        if [ ! -f "$_uvmod_env/pyvenv.cfg" ]; then
+          _uvmod_create_refusing
+        elif [ ! -f "$_uvmod_env/$UVMOD_MANYLINUX_FLAG" ]; then
+          _uvmod_refuse_manylinux "$_uvmod_env"
+        fi
+      fi ;;
+    pip)
+      # The environment `uv pip` installs into: --python's (a directory or its bin/python*;
+      # a version request names no directory), else $VIRTUAL_ENV.
+      _uvmod_target=${VIRTUAL_ENV-}
+      case $_uvmod_python in
+        '') ;;
+        */bin/python*) _uvmod_target=${_uvmod_python%/bin/python*} ;;
+        *) _uvmod_target=$_uvmod_python ;;
+      esac
+      [ -z "$UVMOD_NO_MANYLINUX" ] || [ -z "$_uvmod_target" ] ||
+        [ ! -f "$_uvmod_target/pyvenv.cfg" ] || [ -f "$_uvmod_target/$UVMOD_MANYLINUX_FLAG" ] ||
+        _uvmod_refuse_manylinux "$_uvmod_target" ;;
+    venv) [ -z "$UVMOD_NO_MANYLINUX" ] || _uvmod_venv_refusing "$@" ;;
+    init) [ -z "$UVMOD_INIT_ENVIRONMENTS" ] || _uvmod_init_environments "$@" ;;
+  esac
+  case $_uvmod_cmd in
+    add | lock) [ -z "$UVMOD_INIT_ENVIRONMENTS" ] || [ -z "$_uvmod_root" ] ||
+      _uvmod_hint_environments "$@" ;;
+  esac
 }

@@ -254,9 +254,186 @@ _uvmod_move_aside() {
       "'uvmod venv gc --yes' deletes the old copy."
   fi
 }
-_uvmod_rare_build='23d581fb99b2801e'
+
+# --- No manylinux wheels (docs/design.md#manylinux-switch) ---------------------------------
+# uv asks an environment's interpreter, with `python -I`, whether manylinux wheels fit, and
+# caches the answer per interpreter path for as long as the base interpreter file is unchanged:
+# a _manylinux.py counts only in the environment's own site-packages, and only if it is there
+# before uv first asks (uv 0.13.8; tests/test_manylinux_switch.py). So the wrapper
+#   - creates a project environment itself (`uv venv`, same Python request) before the first
+#     `uv run`/`sync`/`add`/`remove` that would, writes the file, marks the environment;
+#   - writes the file into an environment it meets without the flag (made before the switch,
+#     recreated by uv for another Python, the target of `uv pip`), and drops uv's
+#     cached interpreter answers (files only: a uv running now may be writing there), which uv
+#     then asks again once per interpreter (tens of milliseconds);
+#   - leaves UVMOD_MANYLINUX_FLAG at the environment's top, the one file later calls stat().
+
+# The file in every site-packages of environment $1, uv's answers dropped, then the flag.
+# Status 1 when the environment has no site-packages or a file cannot be written.
+_uvmod_refuse_manylinux() {
+  _uvmod_m_ok=
+  for _uvmod_m_dir in "$1"/lib/python*/site-packages; do
+    [ -d "$_uvmod_m_dir" ] || continue
+    if ! _uvmod_write_atomic "$_uvmod_m_dir/$UVMOD_MANYLINUX_FILE" \
+      printf '%s' "$UVMOD_MANYLINUX_TEXT"; then
+      _uvmod_say "cannot write $_uvmod_m_dir/$UVMOD_MANYLINUX_FILE; uv may install" \
+        "manylinux wheels there, which this site does not allow"
+      return 1
+    fi
+    _uvmod_m_ok=1
+  done
+  [ -n "$_uvmod_m_ok" ] || return 1
+  _uvmod_m_cache=${UV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/uv}
+  rm -f "$_uvmod_m_cache"/interpreter-v*/*/*.msgpack 2>/dev/null
+  _uvmod_touch "$1/$UVMOD_MANYLINUX_FLAG"
+}
+
+# A new (or moved aside) project environment, made here before uv first resolves into it, with
+# the Python uv would pick (the call's --python, else UV_PYTHON, .python-version and
+# requires-python, which `uv venv` reads from the same directory); then marked as uv's own would
+# be. When `uv venv` fails, the call goes on and uv reports the same problem itself.
+_uvmod_create_refusing() {
+  "$UVMOD_REAL_UV" venv --quiet --allow-existing --directory "${_uvmod_start:-/}" \
+    ${_uvmod_python:+--python "$_uvmod_python"} "$_uvmod_env" || return 0
+  _uvmod_refuse_manylinux "$_uvmod_env" && _uvmod_mark_environment
+}
+
+# `uv venv [PATH]`: uv makes it, then the file goes in, before anything is installed. PATH is
+# the first argument after `venv` that is neither an option nor an option's value; without one
+# uv makes UV_PROJECT_ENVIRONMENT at a project's root (the wrapper's, or the user's own) and
+# .venv in the current directory elsewhere, a project's subdirectories included (uv 0.13.8).
+# Ends the call with uv's status.
+_uvmod_venv_refusing() {
+  "$UVMOD_REAL_UV" "$@"
+  _uvmod_v_status=$?
+  [ "$_uvmod_v_status" -eq 0 ] || exit "$_uvmod_v_status"
+  _uvmod_v_path=
+  _uvmod_v_seen=
+  _uvmod_v_take=
+  for _uvmod_arg do
+    if [ -n "$_uvmod_v_take" ]; then _uvmod_v_take= && continue; fi
+    case $_uvmod_arg in
+      --) break ;;
+      --python | -p | --prompt | --index-strategy | --keyring-provider | --exclude-newer | \
+        --exclude-newer-package | --link-mode | -i | --index | --default-index | --index-url | \
+        --extra-index-url | -f | --find-links | --cache-dir | --color | --config-file | \
+        --directory | --project | --allow-insecure-host | --seed-package)
+        _uvmod_v_take=1 ;;
+      -*) ;;
+      *)
+        if [ -z "$_uvmod_v_seen" ]; then
+          _uvmod_v_seen=1
+        else
+          _uvmod_v_path=$_uvmod_arg
+          break
+        fi ;;
+    esac
+  done
+  if [ -z "$_uvmod_v_path" ]; then
+    _uvmod_v_path=.venv
+    if [ -n "${UV_PROJECT_ENVIRONMENT-}" ] && [ -n "$_uvmod_root" ] &&
+      [ "${_uvmod_start:-/}" = "$_uvmod_root" ]; then
+      _uvmod_v_path=$UV_PROJECT_ENVIRONMENT
+    elif [ -n "${UV_PROJECT_ENVIRONMENT-}" ] && [ ! -f .venv/pyvenv.cfg ]; then
+      _uvmod_v_path=$UV_PROJECT_ENVIRONMENT  # the user's own, at a root the wrapper skipped
+    fi
+  fi
+  case $_uvmod_v_path in
+    /*) ;;
+    *) [ -z "$_uvmod_directory" ] || _uvmod_v_path=$_uvmod_directory/$_uvmod_v_path ;;
+  esac
+  if [ -f "$_uvmod_v_path/pyvenv.cfg" ]; then
+    _uvmod_refuse_manylinux "$_uvmod_v_path" || :
+  else
+    _uvmod_say "cannot find the environment uv just made; it may accept manylinux wheels" \
+      "(see: uvmod doctor)"
+  fi
+  exit 0
+}
+
+# --- Offline projects (docs/design.md#offline-projects) ------------------------------------
+# On a wheelhouse-only site uv still locks for every platform, and a macOS-only dependency
+# (ipykernel's appnope) has no wheel here; `environments` narrows the lock, but uv accepts it
+# in pyproject.toml only. `uv init` runs, then the new project's pyproject.toml gets a
+# `[tool.uv]` table with UVMOD_INIT_ENVIRONMENTS, unless it has a `[tool.uv]` already (then
+# one line says what to add). A `--script` has no pyproject.toml. Ends the call with uv's
+# status.
+_uvmod_init_environments() {
+  "$UVMOD_REAL_UV" "$@"
+  _uvmod_i_status=$?
+  [ "$_uvmod_i_status" -eq 0 ] || exit "$_uvmod_i_status"
+  _uvmod_i_path=
+  _uvmod_i_seen=
+  _uvmod_i_take=
+  for _uvmod_arg do
+    if [ -n "$_uvmod_i_take" ]; then _uvmod_i_take= && continue; fi
+    case $_uvmod_arg in
+      --) break ;;
+      --script) exit 0 ;;
+      --name | --build-backend | --vcs | --author-from | --description | -p | --python | \
+        --cache-dir | --color | --config-file | --directory | --project | \
+        --allow-insecure-host | --index | --default-index | -i | --index-url | \
+        --extra-index-url | -f | --find-links)
+        _uvmod_i_take=1 ;;
+      -*) ;;
+      *)
+        if [ -z "$_uvmod_i_seen" ]; then
+          _uvmod_i_seen=1
+        else
+          _uvmod_i_path=$_uvmod_arg
+          break
+        fi ;;
+    esac
+  done
+  case ${_uvmod_i_path:-.} in
+    /*) _uvmod_i_file=$_uvmod_i_path/pyproject.toml ;;
+    *) _uvmod_i_file=${_uvmod_directory:-.}/${_uvmod_i_path:-.}/pyproject.toml ;;
+  esac
+  [ -f "$_uvmod_i_file" ] || exit 0
+  grep -Eq '^[[:space:]]*environments[[:space:]]*=' "$_uvmod_i_file" && exit 0
+  if grep -Eq '^[[:space:]]*\[[[:space:]]*tool\.uv[[:space:]]*\]' "$_uvmod_i_file"; then
+    _uvmod_say "this site serves Linux wheels only: add $UVMOD_INIT_ENVIRONMENTS under" \
+      "[tool.uv] in $_uvmod_i_file"
+    exit 0
+  fi
+  {
+    printf '\n# Added by the %s wrapper: this site serves Linux wheels only, and uv locks for\n' \
+      "$UVMOD_MODULE" &&
+      printf '# every platform unless told where the project runs.\n[tool.uv]\n%s\n' \
+        "$UVMOD_INIT_ENVIRONMENTS"
+  } >>"$_uvmod_i_file" 2>/dev/null ||
+    _uvmod_say "cannot write $_uvmod_i_file: add $UVMOD_INIT_ENVIRONMENTS under [tool.uv]"
+  exit 0
+}
+
+# `uv add`/`uv lock` in a project whose pyproject.toml has no `environments` line: uv runs as a
+# child, and when it fails, one line names the fix (uv's own message says which package was
+# missing). With the line, uv is exec'ed as usual.
+_uvmod_hint_environments() {
+  _uvmod_h_file=$_uvmod_root/pyproject.toml
+  [ "$_uvmod_root" != / ] || _uvmod_h_file=/pyproject.toml
+  ! grep -Eq '^[[:space:]]*environments[[:space:]]*=' "$_uvmod_h_file" 2>/dev/null || return 0
+  "$UVMOD_REAL_UV" "$@"
+  _uvmod_h_status=$?
+  [ "$_uvmod_h_status" -eq 0 ] ||
+    _uvmod_say "this site serves Linux wheels only and uv locks for every platform: if a" \
+      "package above is missing for another platform, add $UVMOD_INIT_ENVIRONMENTS under" \
+      "[tool.uv] in $_uvmod_h_file"
+  exit "$_uvmod_h_status"
+}
+_uvmod_rare_build='b3d3cefc29347bd6'
 UVMOD_ETC='/opt/uvmod/uv-hpc/1.0/etc'
 UVMOD_DEPOT_TRASH='.uvmod-trash'
 UVMOD_READABLE_MAX='48'
 UVMOD_READABLE_EMPTY='project'
 UVMOD_MARKER_HEADER='uvmod-project 1'
+UVMOD_MANYLINUX_FILE='_manylinux.py'
+UVMOD_MANYLINUX_TEXT='# Written by uvmod: this site refuses manylinux wheels (docs/design.md#manylinux-switch).
+manylinux1_compatible = False
+manylinux2010_compatible = False
+manylinux2014_compatible = False
+
+
+def manylinux_compatible(*args, **kwargs):
+    return False
+'

@@ -158,25 +158,53 @@ _uvmod_toml_escape() {
 # only (sh/uv-wrapper.sh), and only across filesystems, this call gets UV_LINK_MODE=copy.
 _uvmod_tool_link_mode() {
   [ -z "${UV_LINK_MODE-}" ] && [ -n "${UV_CACHE_DIR-}" ] && [ -n "${UV_TOOL_DIR-}" ] || return 0
+  if _uvmod_across_filesystems "$UV_CACHE_DIR" "$UV_TOOL_DIR"; then
+    UV_LINK_MODE=copy
+    export UV_LINK_MODE
+  fi
+}
+
+# Status 0 when directories $1 and $2 are on two filesystems: two device numbers that differ.
+# Anything else (the same device, stat failed) is 1, which leaves uv's default.
+_uvmod_across_filesystems() {
   # The nearest existing directory of each: neither needs to exist yet.
-  _uvmod_a=$UV_CACHE_DIR
+  _uvmod_a=$1
   while [ -n "$_uvmod_a" ] && [ ! -d "$_uvmod_a" ]; do _uvmod_a=${_uvmod_a%/*}; done
-  _uvmod_b=$UV_TOOL_DIR
+  _uvmod_b=$2
   while [ -n "$_uvmod_b" ] && [ ! -d "$_uvmod_b" ]; do _uvmod_b=${_uvmod_b%/*}; done
   _uvmod_da=
   _uvmod_db=
   { read -r _uvmod_da && read -r _uvmod_db; } 2>/dev/null <<_uvmod_EOF
 $(stat -c %d -- "${_uvmod_a:-/}" "${_uvmod_b:-/}" 2>/dev/null)
 _uvmod_EOF
-  # Two device numbers that differ; anything else (stat failed) leaves uv's default.
   case $_uvmod_da:$_uvmod_db in
-    *[!0-9:]* | :* | *:) ;;
-    *)
-      if [ "$_uvmod_da" != "$_uvmod_db" ]; then
-        UV_LINK_MODE=copy
-        export UV_LINK_MODE
-      fi ;;
+    *[!0-9:]* | :* | *:) return 1 ;;
   esac
+  [ "$_uvmod_da" != "$_uvmod_db" ]
+}
+
+# --- Job-local environments (docs/design.md#job-local-environments) ------------------------
+# The job's link mode (sh/uv-phases.sh, _uvmod_job_link_mode): copy when the cache (uv's
+# default cache when UV_CACHE_DIR is unset: ~/.cache/uv) and the job's directory are on two
+# filesystems, uv's default otherwise; remembered for the job's later calls (a dry run writes
+# nothing).
+_uvmod_job_find_link_mode() {
+  _uvmod_lm=default
+  if _uvmod_across_filesystems "${UV_CACHE_DIR:-${HOME-}/.cache/uv}" "$_uvmod_job_dir"; then
+    _uvmod_lm=copy
+    UV_LINK_MODE=copy
+    export UV_LINK_MODE
+  fi
+  [ -n "$_uvmod_dry" ] ||
+    _uvmod_write_atomic "$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE" \
+      printf '%s\n' "$_uvmod_lm" || :
+}
+
+# Job-local environments were chosen, but the job has no node-local directory to put one in.
+_uvmod_job_dir_missing() {
+  _uvmod_say "job-local environments are on, but \$$UVMOD_JOB_DIR_VARIABLE='$_uvmod_job_dir'" \
+    "is not a directory in this job; using the depot environment (ask your administrator," \
+    "or export $UVMOD_JOB_LOCAL_VARIABLE=0)."
 }
 
 # --- A new depot name (docs/design.md#environment-depot) -----------------------------------

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
-from uvmod import __version__, depot
+from uvmod import __version__, depot, jobs
 from uvmod.cachekey import family_variables
 from uvmod.kernelspec import FORMAT as KERNEL_FORMAT
 from uvmod.layout import InstallDir
@@ -134,6 +134,21 @@ def wrapper_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
             variable for family in key.families for variable in family_variables(family)
         ),
         **WRAPPER_CONSTANTS,
+        **job_assignments(desc),
+    }
+
+
+def job_assignments(desc: ModuleDescription) -> dict[str, str]:
+    """Job-local environments (sh/uv-phases.sh, _uvmod_job_local): the site's default ("1" or
+    "") and the variable names, validated ([A-Za-z_][A-Za-z0-9_]*), so `eval` may read them."""
+    return {
+        "UVMOD_JOB_LOCAL_DEFAULT": "1" if desc.jobs.local_envs else "",
+        "UVMOD_JOB_LOCAL_VARIABLE": jobs.JOB_LOCAL_VARIABLE,
+        "UVMOD_JOB_DIR_VARIABLE": desc.jobs.local_dir_variable,
+        "UVMOD_JOB_ID_VARIABLE": desc.jobs.job_variable,
+        "UVMOD_JOB_ENVS": jobs.JOB_ENVS,
+        "UVMOD_JOB_LINK_MODE_FILE": jobs.LINK_MODE_FILE,
+        "UVMOD_JOB_STATE": jobs.STATE,
     }
 
 

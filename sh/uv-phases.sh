@@ -114,8 +114,7 @@ _uvmod_tool_link_mode() { _uvmod_rare && _uvmod_tool_link_mode "$@"; }
 _uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
 _uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
 _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
-_uvmod_job_dir_missing() { _uvmod_rare && _uvmod_job_dir_missing "$@"; }
-_uvmod_job_find_link_mode() { _uvmod_rare && _uvmod_job_find_link_mode "$@"; }
+_uvmod_job_environment() { _uvmod_rare && _uvmod_job_environment "$@"; }
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -354,13 +353,11 @@ _uvmod_check_environment() {
 # --- Job-local environments (docs/design.md#job-local-environments) ------------------------
 # Inside a batch job, when the user (UVMOD_JOB_LOCAL_VARIABLE=1) or the site ([jobs]
 # local_envs, UVMOD_JOB_LOCAL_DEFAULT) chose it, the project's environment is made on the job's
-# node-local disk, <job dir>/<UVMOD_JOB_ENVS>/<depot name>: the same key and project give the
-# same name as in the depot, and the depot's environment is neither used nor touched (no
-# marker, no last use). The scheduler removes the job's directory, environment included, when
-# the job ends. Outside a job this costs two variable tests. Sets _uvmod_env and _uvmod_state
-# (UVMOD_JOB_STATE); returns 1 when the depot's environment is used.
+# node-local disk instead of the depot (sh/uv-rare.sh, _uvmod_job_environment). Outside a job
+# this costs one eval and a test; the rest is read only inside a job that chose it. Sets
+# _uvmod_env and _uvmod_state; returns 1 when the depot's environment is used.
 _uvmod_job_local() {
-  _uvmod_job='' _uvmod_jl='' _uvmod_job_dir=''
+  _uvmod_job='' _uvmod_jl=''
   eval "_uvmod_job=\${$UVMOD_JOB_ID_VARIABLE-} _uvmod_jl=\${$UVMOD_JOB_LOCAL_VARIABLE-}"
   [ -n "$_uvmod_job" ] || return 1
   case $_uvmod_jl in
@@ -368,33 +365,7 @@ _uvmod_job_local() {
     0) return 1 ;;
     *) [ -n "$UVMOD_JOB_LOCAL_DEFAULT" ] || return 1 ;;
   esac
-  eval "_uvmod_job_dir=\${$UVMOD_JOB_DIR_VARIABLE-}"
-  case $_uvmod_job_dir in
-    /*) [ -d "$_uvmod_job_dir" ] || { _uvmod_job_dir_missing; return 1; } ;;
-    *) _uvmod_job_dir_missing; return 1 ;;
-  esac
-  _uvmod_job_envs=$_uvmod_job_dir/$UVMOD_JOB_ENVS
-  _uvmod_env=$_uvmod_job_envs/$_uvmod_name
-  _uvmod_state=$UVMOD_JOB_STATE
-  _uvmod_job_link_mode
-}
-
-# uv links from the cache into the environment, and node-local disk is seldom the cache's
-# filesystem: across filesystems it copies anyway, after a warning on every sync that suggests
-# UV_LINK_MODE=copy. So the job's environments get UV_LINK_MODE=copy when the two differ
-# (unless the user set a mode). Which it is, the first call of the job finds (one stat process,
-# sh/uv-rare.sh) and remembers in the job's directory; the others read it with a builtin.
-_uvmod_job_link_mode() {
-  [ -z "${UV_LINK_MODE-}" ] || return 0
-  _uvmod_lm=
-  { read -r _uvmod_lm <"$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE"; } 2>/dev/null
-  case $_uvmod_lm in
-    copy)
-      UV_LINK_MODE=copy
-      export UV_LINK_MODE ;;
-    default) ;;
-    *) _uvmod_job_find_link_mode ;;
-  esac
+  _uvmod_job_environment
 }
 
 # An empty FILE, or FILE emptied: its mtime is the last use.

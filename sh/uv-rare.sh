@@ -184,20 +184,52 @@ _uvmod_EOF
 }
 
 # --- Job-local environments (docs/design.md#job-local-environments) ------------------------
-# The job's link mode (sh/uv-phases.sh, _uvmod_job_link_mode): copy when the cache (uv's
-# default cache when UV_CACHE_DIR is unset: ~/.cache/uv) and the job's directory are on two
-# filesystems, uv's default otherwise; remembered for the job's later calls (a dry run writes
-# nothing).
-_uvmod_job_find_link_mode() {
-  _uvmod_lm=default
-  if _uvmod_across_filesystems "${UV_CACHE_DIR:-${HOME-}/.cache/uv}" "$_uvmod_job_dir"; then
-    _uvmod_lm=copy
+# The job chose a job-local environment (sh/uv-phases.sh, _uvmod_job_local): it goes to
+# <job dir>/<UVMOD_JOB_ENVS>/<depot name>, so the same key and project give the same name as in
+# the depot, and the depot's environment is neither used nor touched (no marker, no last use).
+# The scheduler removes the job's directory, environment included, when the job ends. A job
+# without its directory uses the depot's, and says so. Sets _uvmod_env and _uvmod_state
+# (UVMOD_JOB_STATE); returns 1 when the depot's environment is used.
+_uvmod_job_environment() {
+  _uvmod_job_dir=''
+  eval "_uvmod_job_dir=\${$UVMOD_JOB_DIR_VARIABLE-}"
+  case $_uvmod_job_dir in
+    /*) [ -d "$_uvmod_job_dir" ] || { _uvmod_job_dir_missing; return 1; } ;;
+    *) _uvmod_job_dir_missing; return 1 ;;
+  esac
+  _uvmod_job_envs=$_uvmod_job_dir/$UVMOD_JOB_ENVS
+  _uvmod_env=$_uvmod_job_envs/$_uvmod_name
+  _uvmod_state=$UVMOD_JOB_STATE
+  _uvmod_job_link_mode
+}
+
+# uv links from the cache into the environment, and node-local disk is seldom the cache's
+# filesystem: across filesystems it copies anyway, after a warning on every sync that suggests
+# UV_LINK_MODE=copy. So the job's environments get UV_LINK_MODE=copy when the two differ
+# (unless the user set a mode). The first call of the job finds out (one stat process) and
+# remembers it in the job's directory; the others read it with a builtin. A dry run writes
+# nothing.
+_uvmod_job_link_mode() {
+  [ -z "${UV_LINK_MODE-}" ] || return 0
+  _uvmod_lm=
+  { read -r _uvmod_lm <"$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE"; } 2>/dev/null
+  case $_uvmod_lm in
+    copy | default) ;;
+    *)
+      _uvmod_lm=default
+      # The cache: uv's default one when UV_CACHE_DIR is unset.
+      if _uvmod_across_filesystems "${UV_CACHE_DIR:-${HOME-}/.cache/uv}" "$_uvmod_job_dir"
+      then
+        _uvmod_lm=copy
+      fi
+      [ -n "$_uvmod_dry" ] ||
+        _uvmod_write_atomic "$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE" \
+          printf '%s\n' "$_uvmod_lm" || : ;;
+  esac
+  if [ "$_uvmod_lm" = copy ]; then
     UV_LINK_MODE=copy
     export UV_LINK_MODE
   fi
-  [ -n "$_uvmod_dry" ] ||
-    _uvmod_write_atomic "$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE" \
-      printf '%s\n' "$_uvmod_lm" || :
 }
 
 # Job-local environments were chosen, but the job has no node-local directory to put one in.

@@ -370,7 +370,8 @@ def test_the_site_default_and_the_users_opt_out(
 
 def test_two_job_steps_share_the_job_local_environment(job_site: JobSite) -> None:
     """The multi-node recipe on one node: a first step syncs once per node (`srun
-    --ntasks=$SLURM_NNODES --ntasks-per-node=1`), then the job's step runs without syncing, in the same environment."""
+    --ntasks=$SLURM_NNODES --ntasks-per-node=1`), then the job's step runs without syncing, in
+    the same environment."""
     site = job_site
     proj = site.project("steps", "tinyone")
     site.array("lock", proj, 1, ["uv lock"])

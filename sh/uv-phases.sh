@@ -12,9 +12,8 @@
 #   UVMOD_KEY_MODULES      space-separated [cache_key].modules         } for the stale-key check
 #   UVMOD_KEY_FAMILY_VARS  variables naming each family's module       } of sh/uvmod-key.sh
 #   UVMOD_JOB_LOCAL_DEFAULT  "1" when the site turns job-local environments on ([jobs])
-#   UVMOD_JOB_LOCAL_VARIABLE, UVMOD_JOB_DIR_VARIABLE, UVMOD_JOB_ID_VARIABLE  the variables read
-#                          in a job; UVMOD_JOB_ENVS, ..._LINK_MODE_FILE, ..._STATE  the names
-#                          of uvmod/jobs.py (_uvmod_job_local)
+#   UVMOD_JOB_LOCAL_VARIABLE, UVMOD_JOB_ID_VARIABLE  the user's switch and the variable set in
+#                          a job (_uvmod_job_local)
 # and of the names and limits the Python side defines once (docs/design.md#one-home-for-each-rule):
 # the module's variables (UVMOD_*_VARIABLE, UVMOD_KEY_SOURCE_HOOK), the depot's file names
 # (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED),

@@ -8,6 +8,8 @@
 #   UVMOD_ETC              <prefix>/<name>/<version>/etc (per-arch site policy in <arch>/uv/uv.toml)
 #   UVMOD_DEPOT_TRASH, UVMOD_READABLE_MAX, UVMOD_READABLE_EMPTY, UVMOD_MARKER_HEADER
 #                          names and limits of uvmod/depot.py (docs/design.md#one-home-for-each-rule)
+#   UVMOD_JOB_DIR_VARIABLE the variable naming the job's node-local directory ([jobs])
+#   UVMOD_JOB_ENVS, UVMOD_JOB_LINK_MODE_FILE, UVMOD_JOB_STATE  names of uvmod/jobs.py
 # Everything else it reads is bin/uv's: its assignments and the phases' variables.
 #
 # Every file the wrapper writes goes through _uvmod_write_atomic: the one place to check a depot

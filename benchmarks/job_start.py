@@ -11,7 +11,9 @@ line of the batch script to the end of `import <packages>`:
   - the Alliance recipe (the baseline): `python -m venv $SLURM_TMPDIR/env`, activate,
     `pip install --no-index --find-links <wheelhouse>` of the packages, then the import;
   - uvmod's job-local environment: `module load uv-hpc`, `UVMOD_JOB_LOCAL=1`, `uv run`
-    (the environment made in $SLURM_TMPDIR from the warm shared cache);
+    (the environment made in $SLURM_TMPDIR from the warm shared cache), hardlinked (here
+    $SLURM_TMPDIR and the cache share a filesystem) and copied (`UV_LINK_MODE=copy`, what the
+    wrapper sets when they do not, as on most clusters);
   - the depot environment: `module load uv-hpc`, `uv run` (the environment already synced).
 Then a job array of `--tasks` tasks (`uv run` of the import) on a cold depot and cache, and the
 same on the warm depot: seconds from `sbatch` to the end of the last task. Prints a Markdown
@@ -44,11 +46,12 @@ from tests.support.slurm import SlurmCluster, require_slurm, start_cluster
 # The import name of a distribution where they differ.
 IMPORT_NAMES = {"scikit-learn": "sklearn", "pillow": "PIL"}
 BASELINE = "Alliance recipe into $SLURM_TMPDIR (venv + pip --no-index)"
-VARIANTS = (
-    BASELINE,
-    "uvmod job-local environment (UVMOD_JOB_LOCAL=1, uv run)",
-    "uvmod depot environment (uv run)",
-)
+JOB_LOCAL = "uvmod job-local environment (UVMOD_JOB_LOCAL=1, uv run)"
+# What the wrapper does when $SLURM_TMPDIR is not on the cache's filesystem (most clusters):
+# uv copies the packages instead of hardlinking them.
+JOB_LOCAL_COPY = "uvmod job-local environment, copied (cache on another filesystem)"
+DEPOT = "uvmod depot environment (uv run)"
+VARIANTS = (BASELINE, JOB_LOCAL, JOB_LOCAL_COPY, DEPOT)
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,10 @@ class Bench:
                 f"pip install -q --no-index {links} {' '.join(self.packages)}",
                 f"python -c {shlex.quote(self.imports)}",
             ]
-        if variant == VARIANTS[1]:
+        if variant == JOB_LOCAL:
             return self.uvmod_lines("export UVMOD_JOB_LOCAL=1")
+        if variant == JOB_LOCAL_COPY:
+            return self.uvmod_lines("export UVMOD_JOB_LOCAL=1 UV_LINK_MODE=copy")
         return self.uvmod_lines()
 
     def job_seconds(self, name: str, lines: Sequence[str]) -> float:

@@ -1,5 +1,5 @@
-"""Whether uv's file locks in the cache and the depot hold between nodes (docs/design.md#locking-
-on-parallel-filesystems).
+"""Whether uv's file locks in the cache and the depot hold between nodes
+(docs/design.md#locking-on-parallel-filesystems).
 
 uv serialises concurrent work on one environment, and on one cache entry, with flock(). That a
 lock can be taken on this node (filesystems.flock) does not make it exclusive across nodes:

@@ -11,6 +11,9 @@
 #   UVMOD_KEY_PACKAGES     space-separated packages that get the key as an extra build variable
 #   UVMOD_KEY_MODULES      space-separated [cache_key].modules         } for the stale-key check
 #   UVMOD_KEY_FAMILY_VARS  variables naming each family's module       } of sh/uvmod-key.sh
+#   UVMOD_JOB_LOCAL_DEFAULT  "1" when the site turns job-local environments on ([jobs])
+#   UVMOD_JOB_LOCAL_VARIABLE, UVMOD_JOB_ID_VARIABLE  the user's switch and the variable set in
+#                          a job (_uvmod_job_local)
 # and of the names and limits the Python side defines once (docs/design.md#one-home-for-each-rule):
 # the module's variables (UVMOD_*_VARIABLE, UVMOD_KEY_SOURCE_HOOK), the depot's file names
 # (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED,
@@ -158,6 +161,7 @@ _uvmod_own_environment() {
     return 1
   fi
 }
+_uvmod_job_environment() { _uvmod_rare && _uvmod_job_environment "$@"; }
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -404,6 +408,24 @@ _uvmod_check_environment() {
   else
     _uvmod_state=absent
   fi
+}
+
+# --- Job-local environments (docs/design.md#job-local-environments) ------------------------
+# Inside a batch job, when the user (UVMOD_JOB_LOCAL_VARIABLE=1) or the site ([jobs]
+# local_envs, UVMOD_JOB_LOCAL_DEFAULT) chose it, the project's environment is made on the job's
+# node-local disk instead of the depot (sh/uv-rare.sh, _uvmod_job_environment). Outside a job
+# this costs one eval and a test; the rest is read only inside a job that chose it. Sets
+# _uvmod_env and _uvmod_state; returns 1 when the depot's environment is used.
+_uvmod_job_local() {
+  _uvmod_job='' _uvmod_jl=''
+  eval "_uvmod_job=\${$UVMOD_JOB_ID_VARIABLE-} _uvmod_jl=\${$UVMOD_JOB_LOCAL_VARIABLE-}"
+  [ -n "$_uvmod_job" ] || return 1
+  case $_uvmod_jl in
+    1) ;;
+    0) return 1 ;;
+    *) [ -n "$UVMOD_JOB_LOCAL_DEFAULT" ] || return 1 ;;
+  esac
+  _uvmod_job_environment
 }
 
 # An empty FILE, or FILE emptied: its mtime is the last use. A symlink or anything but a

@@ -18,7 +18,8 @@
 #   _uvmod_identity           _uvmod_identity, _uvmod_index_entry
 #   _uvmod_depot_name         _uvmod_name
 #   _uvmod_own_environment    _uvmod_env
-#   _uvmod_check_environment  _uvmod_state
+#   _uvmod_job_local          _uvmod_env, _uvmod_state (and UV_LINK_MODE) for a job-local one
+#   _uvmod_check_environment  _uvmod_env, _uvmod_state
 #   _uvmod_use_environment    UV_PROJECT_ENVIRONMENT (and VIRTUAL_ENV for `uv pip`)
 
 _uvmod_save_shell
@@ -47,6 +48,7 @@ _uvmod_trust_depot || exit 2
 _uvmod_identity
 _uvmod_depot_name || _uvmod_exec "$@"
 _uvmod_own_environment || exit 2
-_uvmod_check_environment
+# Inside a job, the job's node-local environment instead of the depot's, when chosen.
+_uvmod_job_local || _uvmod_check_environment
 _uvmod_use_environment
 _uvmod_exec "$@"

@@ -12,13 +12,15 @@ from tests.support import tools
 from uvmod.cli import main
 
 # The module-tool matrix (the module_tool, lmod_tool and em_tool fixtures), two real users
-# (two_users, tests/support/unixusers.py), random seeds that
-# failures report (the rng fixture), and pytest's own pytester (tests/test_seeds.py).
+# (two_users, tests/support/unixusers.py), random seeds that failures report (the rng fixture),
+# pytest's own pytester (tests/test_seeds.py), and a real Slurm cluster on localhost (the
+# session's `slurm` fixture, tests/test_slurm_jobs.py).
 pytest_plugins = (
     "tests.support.matrix",
     "tests.support.seeds",
     "tests.support.unixusers",
     "pytester",
+    "tests.support.slurm",
 )
 
 

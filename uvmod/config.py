@@ -478,6 +478,34 @@ class JupyterSection(_Section):
     )
 
 
+class JobsSection(_Section):
+    """Batch jobs (docs/user-guide.md#batch-jobs). A job-local environment is the project's
+    environment made on the node's own disk for one job, from the shared cache, instead of the
+    depot's on the shared filesystem (docs/design.md#job-local-environments): imports then
+    read no metadata from Lustre or NFS, and the depot environment is not touched. Users
+    choose per job with `UVMOD_JOB_LOCAL=1` or `=0`; `local_envs` is what they get otherwise.
+    The directory must be one the scheduler makes for each job and removes at its end (Slurm
+    sites make `$SLURM_TMPDIR` in a prolog and remove it in the epilog)."""
+
+    local_envs: bool = _key(
+        False,
+        kind="boolean",
+        meaning="inside a job, `uv run`/`uv sync` use a job-local environment unless the user "
+        "sets `UVMOD_JOB_LOCAL=0` (with `false`, only when they set `UVMOD_JOB_LOCAL=1`)",
+    )
+    local_dir_variable: EnvName = _key(
+        "SLURM_TMPDIR",
+        kind="variable name",
+        meaning="the variable naming the job's node-local directory, read at every uv call; "
+        "without it (or when it names no directory) the depot environment is used",
+    )
+    job_variable: EnvName = _key(
+        "SLURM_JOB_ID",
+        kind="variable name",
+        meaning="a variable set only inside a job (a `uv` call without it is not in one)",
+    )
+
+
 class SiteConfig(_Section):
     """Unknown keys are errors (with a suggestion when a known key is close, such as uv's
     hyphenated spellings: `only-binary` is `only_binary` here); every value is type-checked (a
@@ -492,6 +520,7 @@ class SiteConfig(_Section):
     cache_key: CacheKeySection = Field(default_factory=CacheKeySection)
     python: PythonSection = Field(default_factory=PythonSection)
     jupyter: JupyterSection = Field(default_factory=JupyterSection)
+    jobs: JobsSection = Field(default_factory=JobsSection)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> SiteConfig:

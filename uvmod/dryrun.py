@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from uvmod import depot
+from uvmod import depot, jobs
 from uvmod.errors import UvmodError
 from uvmod.moduledesc import DRY_RUN_VARIABLE
 from uvmod.sitefacts import SiteFacts
@@ -37,7 +37,9 @@ class WrapperAnswer:
     config: Path | None  # the per-key configuration directory put first on XDG_CONFIG_DIRS
     project: Path | None  # the project root; None outside a project or when not looked for
     environment: Path | None  # the depot environment; None when the wrapper chose none
-    state: str  # "absent", "unmarked", "marked" or "damaged" (the environment); "" for none
+    # "absent", "unmarked", "marked" or "damaged" (the depot environment), "job-local" (an
+    # environment on the job's node-local disk, uvmod/jobs.py); "" for none
+    state: str
     variables: Mapping[str, str]  # what uv would get of the variables the wrapper sets
 
 
@@ -90,6 +92,7 @@ class ProjectEnvironment:
     key: str
     path: Path
     answered_by: str  # "wrapper" or "uvmod" (the Python twin)
+    job_local: bool = False  # on the job's node-local disk rather than in the depot
 
 
 def project_environment(
@@ -108,12 +111,22 @@ def project_environment(
         else:
             if answer.project is None or answer.environment is None:
                 return None
-            return ProjectEnvironment(answer.project, answer.key, answer.environment, "wrapper")
+            return ProjectEnvironment(
+                answer.project,
+                answer.key,
+                answer.environment,
+                "wrapper",
+                job_local=answer.state == jobs.STATE,
+            )
     root = depot.project_root(directory)
     if root is None or environ.get("UV_PROJECT_ENVIRONMENT"):
         return None
     key = depot.current_key(facts.config, environ)
     depot_path = depot.depot_dir(facts.config, environ)
     depot.check_depot(depot_path, module=facts.config.module.name)
-    path = depot_path / depot.env_name(root, key)
+    name = depot.env_name(root, key)
+    local = jobs.job_local_dir(facts.config.jobs, environ)
+    if local is not None:
+        return ProjectEnvironment(root, key, local / name, "uvmod", job_local=True)
+    path = depot_path / name
     return ProjectEnvironment(root, key, path, "uvmod")

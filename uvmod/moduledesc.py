@@ -102,6 +102,16 @@ class WrapperSpec:
 
 
 @dataclass(frozen=True)
+class JobSpec:
+    """Job-local environments (uvmod/jobs.py): the site's default and the variables the
+    wrapper reads at every call inside a job."""
+
+    local_envs: bool
+    local_dir_variable: str
+    job_variable: str
+
+
+@dataclass(frozen=True)
 class ModuleDescription:
     name: str
     version: str
@@ -113,6 +123,7 @@ class ModuleDescription:
     actions: tuple[Action, ...]
     policies: tuple[ArchPolicy, ...]
     wrapper: WrapperSpec
+    jobs: JobSpec = JobSpec(False, "SLURM_TMPDIR", "SLURM_JOB_ID")
 
 
 def _literal(text: str) -> Template:
@@ -197,5 +208,10 @@ def describe(
             init_environments=""
             if config.wheelhouse.pypi
             else environments_line(config.wheelhouse.project_environments),
+        ),
+        jobs=JobSpec(
+            local_envs=config.jobs.local_envs,
+            local_dir_variable=config.jobs.local_dir_variable,
+            job_variable=config.jobs.job_variable,
         ),
     )

@@ -185,7 +185,8 @@ def check_locking(ctx: Context, lock: Lock = fcntl.flock) -> Result:
                 findings.FLOCK_FAILS,
                 f"the {what} {directory} on {fs_info(directory).describe()}: flock fails with "
                 f"os error {error.errno} ({error.strerror}), and so does every uv command",
-                _move_fix(what) + " (Lustre needs the `flock` mount option)",
+                _move_fix(what) + " (Lustre needs the `flock` mount option; "
+                "https://github.com/astral-sh/uv/issues/9050)",
             )
     names = " and ".join(what for _, what in places)
     return ok(check, f"flock works in the {names}")

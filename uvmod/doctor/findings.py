@@ -38,6 +38,11 @@ VENV_IN_PROJECT = Problem("a .venv inside the project counts against your file q
 VENV_LINK_BROKEN = Problem("the project's .venv is a symlink to a missing directory")
 NOT_WRITABLE = Problem("a uv directory is not writable")
 FLOCK_FAILS = Problem("file locking does not work in a uv directory")
+FLOCK_NODE_LOCAL = Problem("file locks in a uv directory hold on this node only")
+FLOCK_NFS = Problem("file locks on NFS do not exclude the NFS server")
+
+# Batch jobs
+JOB_DIR_MISSING = Problem("job-local environments are on but the job has no local directory")
 
 # Cache key
 KEY_STALE = Problem("the cache key is stale")

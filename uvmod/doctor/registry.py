@@ -9,6 +9,8 @@ the module of its topic:
 | settings.py | which uv.toml files and UV_ variables decide where packages come from |
 | wheelhouse.py | the wheelhouse directories of this node exist and hold wheels |
 | filesystems.py | cache and environments share a filesystem, no .venv in the project, flock |
+| locking.py | uv's file locks in the cache and depot hold across nodes (NFS, Lustre options) |
+| jobs.py | inside a batch job: the job-local environment or the depot's |
 | keys.py, linked.py | the MPI/CUDA key is current; what was built and what it links match it |
 | env_damage.py | the project's and the activated environment are whole |
 | orphans.py | environments of deleted projects |
@@ -35,8 +37,10 @@ from uvmod.doctor import (
     env_damage,
     filesystems,
     findings,
+    jobs,
     keys,
     linked,
+    locking,
     manylinux,
     module,
     module_packages,
@@ -70,11 +74,13 @@ CHECKS: tuple[Check, ...] = (
     Check("filesystems.same", filesystems.check_cache_and_envs),
     Check("filesystems.project", filesystems.check_project_venvs),
     Check("filesystems.flock", filesystems.check_locking),
+    Check("filesystems.shared_locks", locking.check_shared_locks),
     Check("cache_key.current", keys.check_key),
     Check("cache_key.builds", keys.check_builds),
     Check("cache_key.linked", linked.check_linked),
     Check("cache_key.active_builds", keys.check_active_builds),
     Check("cache_key.active_linked", linked.check_active_linked),
+    Check("jobs.environment", jobs.check_job_environment),
     Check("depot.project", env_damage.check_project_env),
     Check("venv.active", env_damage.check_active_env),
     Check("depot.orphans", orphans.check_orphans),

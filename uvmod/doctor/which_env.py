@@ -18,7 +18,7 @@ from uvmod.errors import UvmodError
 @dataclass(frozen=True)
 class ProjectEnv:
     path: Path
-    how: str  # "depot", "UV_PROJECT_ENVIRONMENT", ".venv" or "VIRTUAL_ENV"
+    how: str  # "depot", "job-local", "UV_PROJECT_ENVIRONMENT", ".venv" or "VIRTUAL_ENV"
 
 
 def project_env(ctx: Context) -> ProjectEnv | None:
@@ -37,7 +37,9 @@ def project_env(ctx: Context) -> ProjectEnv | None:
         found = ctx.memo("dryrun", lambda: dryrun.project_environment(root, ctx.environ, ctx.facts))
     except UvmodError:
         return None
-    return None if found is None else ProjectEnv(found.path, "depot")
+    if found is None:
+        return None
+    return ProjectEnv(found.path, "job-local" if found.job_local else "depot")
 
 
 def _same(a: Path, b: Path) -> bool:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
-from uvmod import __version__, depot, pipstack
+from uvmod import __version__, depot, jobs, pipstack
 from uvmod.cachekey import family_variables
 from uvmod.kernelspec import FORMAT as KERNEL_FORMAT
 from uvmod.layout import InstallDir
@@ -139,6 +139,7 @@ def wrapper_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
         ),
         **WRAPPER_CONSTANTS,
         **pip_stack_assignments(desc),
+        **job_assignments(desc),
     }
 
 
@@ -151,10 +152,36 @@ def pip_stack_assignments(desc: ModuleDescription) -> dict[str, str]:
     }
 
 
+def job_assignments(desc: ModuleDescription) -> dict[str, str]:
+    """What bin/uv needs to tell a call in a job that chose a job-local environment
+    (sh/uv-phases.sh, _uvmod_job_local): the site's default ("1" or "") and the variable names,
+    validated ([A-Za-z_][A-Za-z0-9_]*), so `eval` may read them."""
+    return {
+        "UVMOD_JOB_LOCAL_DEFAULT": "1" if desc.jobs.local_envs else "",
+        "UVMOD_JOB_LOCAL_VARIABLE": jobs.JOB_LOCAL_VARIABLE,
+        "UVMOD_JOB_ID_VARIABLE": desc.jobs.job_variable,
+    }
+
+
+def job_library_assignments(desc: ModuleDescription) -> dict[str, str]:
+    """What only the library's job-local part reads (sh/uv-rare.sh, _uvmod_job_environment)."""
+    return {
+        "UVMOD_JOB_DIR_VARIABLE": desc.jobs.local_dir_variable,
+        "UVMOD_JOB_ENVS": jobs.JOB_ENVS,
+        "UVMOD_JOB_LINK_MODE_FILE": jobs.LINK_MODE_FILE,
+        "UVMOD_JOB_STATE": jobs.STATE,
+    }
+
+
 def library_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
     """The values only the wrapper's library reads (their meaning: the header of
     sh/uv-rare.sh)."""
-    return {"_uvmod_rare_build": build, "UVMOD_ETC": desc.wrapper.etc_dir, **LIBRARY_CONSTANTS}
+    return {
+        "_uvmod_rare_build": build,
+        "UVMOD_ETC": desc.wrapper.etc_dir,
+        **LIBRARY_CONSTANTS,
+        **job_library_assignments(desc),
+    }
 
 
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)(\w+)\2")

@@ -10,6 +10,8 @@
 #   UVMOD_DEPOT_TRASH, UVMOD_DEPOT_TEMPORARY, UVMOD_READABLE_MAX, UVMOD_READABLE_EMPTY,
 #   UVMOD_MARKER_HEADER, UVMOD_WORKSPACE_ERE (the workspace header's line)
 #                          names and limits of uvmod/depot.py (docs/design.md#one-home-for-each-rule)
+#   UVMOD_JOB_DIR_VARIABLE the variable naming the job's node-local directory ([jobs])
+#   UVMOD_JOB_ENVS, UVMOD_JOB_LINK_MODE_FILE, UVMOD_JOB_STATE  names of uvmod/jobs.py
 # Everything else it reads is bin/uv's: its assignments and the phases' variables.
 #
 # Every file the wrapper writes goes through _uvmod_write_atomic: the one place to check a depot
@@ -377,25 +379,85 @@ _uvmod_toml_escape() {
 # only (sh/uv-wrapper.sh), and only across filesystems, this call gets UV_LINK_MODE=copy.
 _uvmod_tool_link_mode() {
   [ -z "${UV_LINK_MODE-}" ] && [ -n "${UV_CACHE_DIR-}" ] && [ -n "${UV_TOOL_DIR-}" ] || return 0
+  if _uvmod_across_filesystems "$UV_CACHE_DIR" "$UV_TOOL_DIR"; then
+    UV_LINK_MODE=copy
+    export UV_LINK_MODE
+  fi
+}
+
+# Status 0 when directories $1 and $2 are on two filesystems: two device numbers that differ.
+# Anything else (the same device, stat failed) is 1, which leaves uv's default.
+_uvmod_across_filesystems() {
   # The nearest existing directory of each: neither needs to exist yet.
-  _uvmod_a=$UV_CACHE_DIR
+  _uvmod_a=$1
   while [ -n "$_uvmod_a" ] && [ ! -d "$_uvmod_a" ]; do _uvmod_a=${_uvmod_a%/*}; done
-  _uvmod_b=$UV_TOOL_DIR
+  _uvmod_b=$2
   while [ -n "$_uvmod_b" ] && [ ! -d "$_uvmod_b" ]; do _uvmod_b=${_uvmod_b%/*}; done
   _uvmod_da=
   _uvmod_db=
   { read -r _uvmod_da && read -r _uvmod_db; } 2>/dev/null <<_uvmod_EOF
 $(stat -c %d -- "${_uvmod_a:-/}" "${_uvmod_b:-/}" 2>/dev/null)
 _uvmod_EOF
-  # Two device numbers that differ; anything else (stat failed) leaves uv's default.
   case $_uvmod_da:$_uvmod_db in
-    *[!0-9:]* | :* | *:) ;;
-    *)
-      if [ "$_uvmod_da" != "$_uvmod_db" ]; then
-        UV_LINK_MODE=copy
-        export UV_LINK_MODE
-      fi ;;
+    *[!0-9:]* | :* | *:) return 1 ;;
   esac
+  [ "$_uvmod_da" != "$_uvmod_db" ]
+}
+
+# --- Job-local environments (docs/design.md#job-local-environments) ------------------------
+# The job chose a job-local environment (sh/uv-phases.sh, _uvmod_job_local): it goes to
+# <job dir>/<UVMOD_JOB_ENVS>/<depot name>, so the same key and project give the same name as in
+# the depot, and the depot's environment is neither used nor touched (no marker, no last use).
+# The scheduler removes the job's directory, environment included, when the job ends. A job
+# without its directory uses the depot's, and says so. Sets _uvmod_env and _uvmod_state
+# (UVMOD_JOB_STATE); returns 1 when the depot's environment is used.
+_uvmod_job_environment() {
+  _uvmod_job_dir=''
+  eval "_uvmod_job_dir=\${$UVMOD_JOB_DIR_VARIABLE-}"
+  case $_uvmod_job_dir in
+    /*) [ -d "$_uvmod_job_dir" ] || { _uvmod_job_dir_missing; return 1; } ;;
+    *) _uvmod_job_dir_missing; return 1 ;;
+  esac
+  _uvmod_job_envs=$_uvmod_job_dir/$UVMOD_JOB_ENVS
+  _uvmod_env=$_uvmod_job_envs/$_uvmod_name
+  _uvmod_state=$UVMOD_JOB_STATE
+  _uvmod_job_link_mode
+}
+
+# uv links from the cache into the environment, and node-local disk is seldom the cache's
+# filesystem: across filesystems it copies anyway, after a warning on every sync that suggests
+# UV_LINK_MODE=copy. So the job's environments get UV_LINK_MODE=copy when the two differ
+# (unless the user set a mode). The first call of the job finds out (one stat process) and
+# remembers it in the job's directory; the others read it with a builtin. A dry run writes
+# nothing.
+_uvmod_job_link_mode() {
+  [ -z "${UV_LINK_MODE-}" ] || return 0
+  _uvmod_lm=
+  { read -r _uvmod_lm <"$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE"; } 2>/dev/null
+  case $_uvmod_lm in
+    copy | default) ;;
+    *)
+      _uvmod_lm=default
+      # The cache: uv's default one when UV_CACHE_DIR is unset.
+      if _uvmod_across_filesystems "${UV_CACHE_DIR:-${HOME-}/.cache/uv}" "$_uvmod_job_dir"
+      then
+        _uvmod_lm=copy
+      fi
+      [ -n "$_uvmod_dry" ] ||
+        _uvmod_write_atomic "$_uvmod_job_envs/$UVMOD_JOB_LINK_MODE_FILE" \
+          printf '%s\n' "$_uvmod_lm" || : ;;
+  esac
+  if [ "$_uvmod_lm" = copy ]; then
+    UV_LINK_MODE=copy
+    export UV_LINK_MODE
+  fi
+}
+
+# Job-local environments were chosen, but the job has no node-local directory to put one in.
+_uvmod_job_dir_missing() {
+  _uvmod_say "job-local environments are on, but \$$UVMOD_JOB_DIR_VARIABLE='$_uvmod_job_dir'" \
+    "is not a directory in this job; using the depot environment (ask your administrator," \
+    "or export $UVMOD_JOB_LOCAL_VARIABLE=0)."
 }
 
 # --- A new depot name (docs/design.md#environment-depot) -----------------------------------
@@ -647,7 +709,7 @@ _uvmod_hint_environments() {
       "[tool.uv] in $_uvmod_h_file"
   exit "$_uvmod_h_status"
 }
-_uvmod_rare_build='e8119373cb1a6612'
+_uvmod_rare_build='f76e1f6c869b3ea6'
 UVMOD_ETC='/opt/uvmod/uv-hpc/1.0/etc'
 UVMOD_DEPOT_TRASH='.uvmod-trash'
 UVMOD_DEPOT_TEMPORARY='.uvmod-tmp'
@@ -665,3 +727,7 @@ manylinux2014_compatible = False
 def manylinux_compatible(*args, **kwargs):
     return False
 '
+UVMOD_JOB_DIR_VARIABLE='SLURM_TMPDIR'
+UVMOD_JOB_ENVS='uvmod-envs'
+UVMOD_JOB_LINK_MODE_FILE='.uvmod-link-mode'
+UVMOD_JOB_STATE='job-local'

@@ -186,7 +186,8 @@ def check_locking(ctx: Context, lock: Lock = fcntl.flock) -> Result:
                 f"the {what} {directory} on {fs_info(directory).describe()}: flock fails with "
                 f"os error {error.errno} ({error.strerror}), and so does every uv command",
                 _move_fix(what) + " (Lustre needs the `flock` mount option; "
-                "https://github.com/astral-sh/uv/issues/9050)",
+                "https://github.com/astral-sh/uv/issues/9050; uv has no switch to skip the "
+                "lock yet: https://github.com/astral-sh/uv/issues/13626)",
             )
     names = " and ".join(what for _, what in places)
     return ok(check, f"flock works in the {names}")

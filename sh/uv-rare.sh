@@ -24,7 +24,7 @@
 _uvmod_report() {
   printf '%s=%s\0' dry-run 1 command "$_uvmod_cmd" key "$_uvmod_key" stale "$_uvmod_stale" \
     config "$_uvmod_config" project "$_uvmod_root" environment "$_uvmod_env" \
-    state "$_uvmod_state"
+    state "$_uvmod_state" arch "$_uvmod_arch" machine "${_uvmod_machine-}"
   for _uvmod_var in UV_PROJECT_ENVIRONMENT VIRTUAL_ENV XDG_CONFIG_DIRS UV_LINK_MODE \
     "$UVMOD_KEY_VARIABLE"; do
     eval "[ -z \"\${$_uvmod_var+x}\" ] || printf '%s=%s\\0' $_uvmod_var \"\$$_uvmod_var\""
@@ -237,8 +237,8 @@ _uvmod_readable_part() {
 # A new environment uv made: the back-pointer (what uvmod/depot.py read_marker reads), then its
 # first use. Everything uvmod keeps in an environment it writes here.
 _uvmod_mark_environment() {
-  _uvmod_write_atomic "$_uvmod_marker" \
-    printf '%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" "$_uvmod_key" "$_uvmod_root" &&
+  _uvmod_write_atomic "$_uvmod_marker" printf '%s\n%s\n%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" \
+    "$_uvmod_key" "$_uvmod_arch" "$_uvmod_machine" "$_uvmod_root" &&
     _uvmod_touch "$_uvmod_used"
 }
 

@@ -14,6 +14,7 @@
 #   _uvmod_tool_link_mode     UV_LINK_MODE, for `uv tool install`/`upgrade` across filesystems
 #   _uvmod_discovery_start    _uvmod_start
 #   _uvmod_project_root       _uvmod_root
+#   _uvmod_node               _uvmod_machine, _uvmod_node_dir
 #   _uvmod_identity           _uvmod_identity, _uvmod_index_entry
 #   _uvmod_depot_name         _uvmod_name
 #   _uvmod_check_environment  _uvmod_env, _uvmod_state
@@ -41,6 +42,7 @@ fi
 [ -z "${UV_PROJECT_ENVIRONMENT-}" ] || _uvmod_exec "$@"
 _uvmod_discovery_start || _uvmod_exec "$@"
 _uvmod_project_root || _uvmod_exec "$@"
+_uvmod_node || exit 2
 _uvmod_identity
 _uvmod_depot_name || _uvmod_exec "$@"
 _uvmod_check_environment

@@ -66,7 +66,7 @@ def test_path_marks_an_environment_uv_made_in_one_call(
     (root / "pyproject.toml").write_text("")
     env = make_env(depot_dir, depot.env_name(str(root)), None)
     assert main(["venv", "path", str(root)]) == 0
-    assert depot.read_marker(env) == depot.Marker(root, "")
+    assert depot.read_marker(env) == depot.Marker(root, "", depot.NO_MODULE)
 
 
 def test_gc_removes_environments_of_gone_projects_only(
@@ -172,7 +172,7 @@ def test_reading_the_marker_keeps_its_access_time(tmp_path: Path) -> None:
     env = make_env(tmp_path, "p-0000000000000001", tmp_path / "p")
     marker = env / depot.MARKER
     os.utime(marker, (1_000_000, 1_000_000))  # an old file, as a purge would see it
-    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "")
+    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "", depot.NO_MODULE)
     assert marker.stat().st_atime == 1_000_000
 
 
@@ -303,5 +303,7 @@ def test_piped_list_is_never_wrapped_and_json_is_stable(
         "last_used",
         "state",
         "project_from",
+        "arch",
+        "machine",
         "project_exists",
     ]

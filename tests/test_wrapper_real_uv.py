@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
+from tests.support.nodes import node
 from tests.support.wheels import tiny_wheel
 from uvmod import depot
 
@@ -56,7 +57,7 @@ class Site:
         )
 
     def expected_env(self, root: Path, key: str = "") -> Path:
-        return self.depot / depot.env_name(os.path.realpath(root), key)
+        return self.depot / depot.env_name(os.path.realpath(root), key, node())
 
 
 def key(value: str) -> str:

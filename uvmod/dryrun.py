@@ -39,6 +39,7 @@ class WrapperAnswer:
     environment: Path | None  # the depot environment; None when the wrapper chose none
     state: str  # "absent", "unmarked", "marked" or "damaged" (the environment); "" for none
     variables: Mapping[str, str]  # what uv would get of the variables the wrapper sets
+    node: depot.Node | None = None  # the node type of the environment; None when none is chosen
 
 
 def ask_wrapper(
@@ -71,7 +72,11 @@ def ask_wrapper(
     def path(name: str) -> Path | None:
         return Path(values[name]) if values.get(name) else None
 
-    reported = {"command", "key", "stale", "config", "project", "environment", "state"}
+    reported = {
+        *("command", "key", "stale", "config", "project", "environment", "state"),
+        *("arch", "machine"),
+    }
+    machine = values.get("machine", "")
     return WrapperAnswer(
         command=values.get("command", ""),
         key=values.get("key", ""),
@@ -81,6 +86,7 @@ def ask_wrapper(
         environment=path("environment"),
         state=values.get("state", ""),
         variables={k: v for k, v in values.items() if k not in reported},
+        node=depot.Node(values.get("arch", ""), machine) if machine else None,
     )
 
 
@@ -90,6 +96,7 @@ class ProjectEnvironment:
     key: str
     path: Path
     answered_by: str  # "wrapper" or "uvmod" (the Python twin)
+    node: depot.Node
 
 
 def project_environment(
@@ -108,10 +115,14 @@ def project_environment(
         else:
             if answer.project is None or answer.environment is None:
                 return None
-            return ProjectEnvironment(answer.project, answer.key, answer.environment, "wrapper")
+            node = answer.node or depot.current_node(environ)
+            return ProjectEnvironment(
+                answer.project, answer.key, answer.environment, "wrapper", node
+            )
     root = depot.project_root(directory)
     if root is None or environ.get("UV_PROJECT_ENVIRONMENT"):
         return None
     key = depot.current_key(facts.config, environ)
-    path = depot.depot_dir(facts.config, environ) / depot.env_name(root, key)
-    return ProjectEnvironment(root, key, path, "uvmod")
+    node = depot.current_node(environ)
+    path = depot.depot_dir(facts.config, environ) / depot.env_name(root, key, node)
+    return ProjectEnvironment(root, key, path, "uvmod", node)

@@ -247,6 +247,7 @@ class Located:
     last_used: float | None
     state: str  # "ok" (so far), "damaged" (back-pointer purged), "unmarked", "trash"
     project_from: str | None  # "marker", "index" or None (unmarked)
+    node: depot.Node | None = None  # the node type it was made for, when known
 
 
 @dataclass(frozen=True)
@@ -263,9 +264,13 @@ class Entry:
     last_used: float | None
     state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
     project_from: str | None = None
+    node: depot.Node | None = None  # the node type it was made for, when known
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["node"]
+        data["arch"] = None if self.node is None else self.node.arch
+        data["machine"] = None if self.node is None else self.node.machine
         data["path"] = str(self.path)
         data["project"] = None if self.project is None else str(self.project)
         data["project_exists"] = self.project_state == "present"
@@ -335,12 +340,14 @@ IndexLookup = Callable[[str], depot.IndexEntry | None]
 
 def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLookup) -> Located:
     marker = depot.read_marker(path)
-    project, key, source = None, None, None
-    indexed = index(name) if marker is None else None
+    project, key, source, node = None, None, None, None
+    indexed = index(name) if marker is None or marker.node is None else None
     if marker is not None:
-        project, key, source = marker.project, marker.key, "marker"
+        project, key, source, node = marker.project, marker.key, "marker", marker.node
     elif indexed is not None:
         project, key, source = indexed.project, indexed.key, "index"
+    if node is None and indexed is not None:
+        node = indexed.node
     if trash:
         state = "trash"
     elif marker is None and os.path.exists(f"{path}/{depot.LAST_USED}"):
@@ -358,6 +365,7 @@ def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLoo
         last_used=_last_used(path),
         state=state,
         project_from=source,
+        node=node,
     )
 
 
@@ -413,6 +421,7 @@ def measure(located: Located, summaries: Summaries) -> Entry:
         last_used=located.last_used,
         state=state,
         project_from=located.project_from,
+        node=located.node,
     )
 
 

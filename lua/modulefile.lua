@@ -52,7 +52,7 @@ local function cpu_flags(path)
   if f == nil then return nil end
   local flags = nil
   for line in f:lines() do
-    local list = line:match("^flags%s*:%s*(.*)$") or line:match("^Features%s*:%s*(.*)$")
+    local list = line:match("^[Ff]lags%s*:%s*(.*)$") or line:match("^Features%s*:%s*(.*)$")
     if list then
       flags = {}
       for flag in list:gmatch("%S+") do flags[flag] = true end

@@ -86,7 +86,7 @@ proc ::uvmod::cpu_flags {path flagsVar} {
     }
     set found 0
     while {[gets $channel line] >= 0} {
-        if {[regexp {^(?:flags|Features)\s*:\s*(.*)$} $line -> list]} {
+        if {[regexp {^(?:[Ff]lags|Features)\s*:\s*(.*)$} $line -> list]} {
             set flags [dict create]
             foreach flag [regexp -all -inline {\S+} $list] {
                 dict set flags $flag 1

@@ -30,7 +30,7 @@ X86_64_LEVELS: Mapping[str, tuple[str, ...]] = {
     "x86-64-v4": _V4,
 }
 
-_FEATURES = re.compile(r"^(?:flags|Features)\s*:\s*(.*)$")
+_FEATURES = re.compile(r"^(?:[Ff]lags|Features)\s*:\s*(.*)$")
 
 
 def expand_levels(flags: Iterable[str]) -> tuple[str, ...]:

@@ -111,6 +111,7 @@ _uvmod_tool_link_mode() { _uvmod_rare && _uvmod_tool_link_mode "$@"; }
 _uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
 _uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
 _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
+_uvmod_lock_notice() { _uvmod_rare && _uvmod_lock_notice "$@"; }
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only

@@ -253,3 +253,31 @@ _uvmod_move_aside() {
       "'uvmod venv gc --yes' deletes the old copy."
   fi
 }
+
+# --- A uv.lock made on another node type (docs/design.md#one-lock-several-node-types) -------
+# uv.lock names the wheelhouse directory of every package (`source = { registry = "<dir>" }`),
+# and on another node type those directories are not among uv's indexes: uv re-locks against
+# this node's chain (`uv sync --locked` fails instead). Run only when this project has no
+# environment for this node type yet, so it costs nothing on the common path: one line naming
+# the node types whose directories the lock holds, found in their uv.toml files.
+_uvmod_lock_notice() {
+  _uvmod_lock=${_uvmod_root%/}/uv.lock
+  _uvmod_mine=$UVMOD_ETC/$_uvmod_arch/uv/uv.toml
+  [ -n "$_uvmod_arch" ] && [ -f "$_uvmod_lock" ] && [ -f "$_uvmod_mine" ] || return 0
+  _uvmod_other=$(
+    sed -n 's/^source = { registry = "\([^"]*\)".*/\1/p' "$_uvmod_lock" | sort -u |
+      while IFS= read -r _uvmod_reg; do
+        ! grep -qF "url = \"$_uvmod_reg\"" "$_uvmod_mine" || continue
+        for _uvmod_t in "$UVMOD_ETC"/*/uv/uv.toml; do
+          if grep -qF "url = \"$_uvmod_reg\"" "$_uvmod_t"; then
+            _uvmod_t=${_uvmod_t%/uv/uv.toml}
+            printf '%s\n' "${_uvmod_t##*/}"
+          fi
+        done
+      done | sort -u | tr '\n' ' '
+  ) 2>/dev/null
+  [ -n "$_uvmod_other" ] || return 0
+  _uvmod_say "uv.lock was locked with the wheels of ${_uvmod_other% } nodes; on this" \
+    "$_uvmod_arch node uv locks again with its own (uv sync --locked refuses), in an" \
+    "environment of its own (see docs/user-guide.md, moving between node types)."
+}

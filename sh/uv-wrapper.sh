@@ -46,5 +46,8 @@ _uvmod_node || exit 2
 _uvmod_identity
 _uvmod_depot_name || _uvmod_exec "$@"
 _uvmod_check_environment
+# A project's first call on this node type: say so if its uv.lock names another type's wheels.
+# shellcheck disable=SC2154 # _uvmod_state: set by _uvmod_check_environment (sh/uv-phases.sh)
+[ "$_uvmod_state" != absent ] || [ -n "$_uvmod_dry" ] || _uvmod_lock_notice
 _uvmod_use_environment
 _uvmod_exec "$@"

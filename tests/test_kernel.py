@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.nodes import detected_node
 from tests.support import jupyter
 from tests.support.jupyter import evaluate, running_kernel
 from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
+from tests.support.nodes import detected_node
 from tests.support.tools import real_uv
 from uvmod import depot
 from uvmod.cli import main

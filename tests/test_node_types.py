@@ -121,3 +121,37 @@ def test_each_node_type_loads_its_own_build_and_going_back_rebuilds_nothing(
     assert (out / "same.rc").read_text().strip() == "0", (out / "same.out").read_text()
     assert (out / "other.rc").read_text().strip() != "0"
     assert "needs to be updated, but `--locked` was provided" in (out / "other.out").read_text()
+
+
+def test_two_node_types_at_once_never_fail_nor_touch_each_others_environment(
+    tmp_path: Path, build_prefix: BuildPrefix, lmod_tool: ModuleTool
+) -> None:
+    """Two shells, an avx512 and an avx2 one, run `uv run` in a loop in one project at the same
+    time (two jobs of one project on two partitions). Each re-locks uv.lock for its own node
+    type (docs/design.md#one-lock-several-node-types) and uses its own environment."""
+    prefix = build_prefix(_site(_wheelhouse(tmp_path / "wheelhouse"), False))
+    proj = _project(tmp_path / "work" / "demo")
+    out = tmp_path / "out"
+    out.mkdir()
+    rounds = 6
+    loop = (
+        f"for i in $(seq {rounds}); do {SHOW} >>{out}/$RSNT_ARCH.out 2>>{out}/$RSNT_ARCH.err"
+        f" || echo failed >>{out}/$RSNT_ARCH.out; done"
+    )
+    lines = [f"cd {shlex.quote(str(proj))}"]
+    for arch in ("avx512", "avx2"):
+        lines += [f"( export RSNT_ARCH={arch}; module load uv-hpc; {loop} ) &"]
+    lines += ["wait"]
+    env = base_env(tmp_path, {"SCRATCH": str(tmp_path / "scratch"), "UV_PYTHON": sys.executable})
+    lmod_tool.run(lines, env, modulepath=[prefix / "modulefiles"], timeout=300)
+    prefixes = {}
+    for arch in ("avx512", "avx2"):
+        seen = (out / f"{arch}.out").read_text().split()
+        err = (out / f"{arch}.err").read_text()
+        assert "failed" not in seen, err
+        assert seen[0::2] == [f"gentoo2020/{arch}"] * rounds, err
+        assert len(set(seen[1::2])) == 1
+        prefixes[arch] = seen[1]
+        # Installed once, in its own environment: the other type's runs never changed it.
+        assert err.count("Installed 1 package") == 1, err
+    assert prefixes["avx512"] != prefixes["avx2"]

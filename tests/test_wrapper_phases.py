@@ -15,8 +15,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.conftest import BuildPrefix
-from tests.support.nodes import node
 from tests.support import tools
+from tests.support.nodes import node
 from tests.support.standin import make_standin, run_wrapper, wrapper_path
 from uvmod import depot, dryrun
 from uvmod.cli import main
@@ -454,7 +454,9 @@ def test_venv_path_is_the_wrappers_answer(
     assert main(["venv", "path", str(project)]) == 0
     out = capsys.readouterr().out.strip()
     assert out == str(found.path)
-    assert out == str(Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "openmpi/4.1.5", node()))
+    assert out == str(
+        Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "openmpi/4.1.5", node())
+    )
 
 
 def test_bin_uv_loses_only_comment_lines() -> None:

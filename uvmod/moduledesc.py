@@ -128,6 +128,15 @@ def arch_rules(config: SiteConfig) -> tuple[ArchRule, ...]:
     )
 
 
+def arch_detection(config: SiteConfig) -> ArchDetection:
+    """How the modulefiles (and uvmod/archdetect.py) pick the node's architecture."""
+    return ArchDetection(
+        override_variables=tuple(config.arch.env),
+        cpuinfo_variable=CPUINFO_VARIABLE,
+        rules=arch_rules(config),
+    )
+
+
 def _literal(text: str) -> Template:
     return (Text(text),)
 
@@ -187,11 +196,7 @@ def describe(
             f"Version: {module.version}",
             f"Description: {module.description}",
         ),
-        arch=ArchDetection(
-            override_variables=tuple(config.arch.env),
-            cpuinfo_variable=CPUINFO_VARIABLE,
-            rules=arch_rules(config),
-        ),
+        arch=arch_detection(config),
         cache_key=CacheKeySpec(
             variable=config.cache_key.variable,
             modules=tuple(config.cache_key.modules),

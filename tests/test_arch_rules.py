@@ -9,6 +9,7 @@ machine type and `Features`, x86-64 micro-architecture levels, then a generic x8
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 
@@ -182,3 +183,27 @@ def test_the_machine_the_module_reports_is_this_machines(
         ["module load uv-hpc", "module unload uv-hpc"], env, modulepath=[prefix / "modulefiles"]
     )
     assert "UVMOD_MACHINE" not in gone.environ
+
+
+def test_the_admin_guides_heterogeneous_example_picks_what_it_says() -> None:
+    """docs/admin-guide.md, "Heterogeneous clusters": its rules, on the captures it names."""
+    guide = (Path(__file__).parent.parent / "docs" / "admin-guide.md").read_text()
+    (example,) = [
+        block
+        for block in re.findall(r"```toml\n(.*?)```", guide, re.DOTALL)
+        if "[arch.machine]" in block
+    ]
+    example = example.replace("[wheelhouse.arch]", '[wheelhouse]\nroot = "/w"\n[wheelhouse.arch]')
+    detection = _detection(example)
+    cases = {
+        ("eessi/Jureca-Rocky95.cpuinfo", "aarch64"): "grace",
+        ("eessi/AWS-awslinux-graviton3.cpuinfo", "aarch64"): "graviton3",
+        ("eessi/AWS-awslinux-graviton2.cpuinfo", "aarch64"): "aarch64",
+        ("eessi/Azure-Ubuntu20-Altra.cpuinfo", "aarch64"): "aarch64",
+        ("eessi/Azure-Alma8-9V33X.cpuinfo", "x86_64"): "x86-64-v4",
+        ("eessi/archspec-linux-6132.cpuinfo", "x86_64"): "x86-64-v4",
+        ("eessi/Azure-CentOS7-7V73X.cpuinfo", "x86_64"): "x86-64-v3",
+        ("eessi/archspec-linux-E5-2680-v3.cpuinfo", "x86_64"): "x86-64-v3",
+        ("core2-sse.txt", "x86_64"): "x86-64",
+    }
+    assert {case: detect(detection, _env(*case)).arch for case in cases} == cases

@@ -48,6 +48,7 @@ _uvmod_depot_name || _uvmod_exec "$@"
 _uvmod_check_environment
 # A project's first call on this node type: say so if its uv.lock names another type's wheels.
 # shellcheck disable=SC2154 # _uvmod_state: set by _uvmod_check_environment (sh/uv-phases.sh)
-[ "$_uvmod_state" != absent ] || [ -n "$_uvmod_dry" ] || _uvmod_lock_notice
+[ "$_uvmod_state" != absent ] || [ -n "$_uvmod_dry" ] || [ ! -f "${_uvmod_root%/}/uv.lock" ] ||
+  _uvmod_lock_notice
 _uvmod_use_environment
 _uvmod_exec "$@"

@@ -111,9 +111,10 @@ class Result:
         return self.ratio <= self.case.target if self.case.target else None
 
 
-def run_cases(real_uv: str, quick: bool) -> list[Result] | None:
-    """Build the throw-away tree, time every case; None when the tree could not be built.
-    benchmarks/run.py calls this too, so both scripts report the same figures."""
+def run_cases(real_uv: str, quick: bool, config: str | None = None) -> list[Result] | None:
+    """Build the throw-away tree (from `config`, a site.toml, else the embedded default), time
+    every case; None when the tree could not be built. benchmarks/run.py calls this too, so
+    both scripts report the same figures."""
     from uvmod import depot
     from uvmod.cli import main as uvmod_main
 
@@ -126,9 +127,12 @@ def run_cases(real_uv: str, quick: bool) -> list[Result] | None:
         with open(os.devnull, "w") as quiet:
             saved, sys.stdout = sys.stdout, quiet
             try:
-                code = uvmod_main(["build-modulefiles", "--prefix", str(prefix), "--uv", real_uv])
+                site = ["--config", config] if config else []
+                code = uvmod_main(
+                    ["build-modulefiles", "--prefix", str(prefix), "--uv", real_uv, *site]
+                )
                 code = code or uvmod_main(
-                    ["build-modulefiles", "--prefix", str(true_prefix), "--uv", true_bin]
+                    ["build-modulefiles", "--prefix", str(true_prefix), "--uv", true_bin, *site]
                 )
             finally:
                 sys.stdout = saved
@@ -242,10 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a rough figure)")
     parser.add_argument("--uv", help="the real uv (default: next to this Python, else PATH)")
+    parser.add_argument("--config", help="the site.toml to build (default: the embedded one)")
     args = parser.parse_args(argv)
     real_uv = find_real_uv(args.uv)
     console = Console()
-    results = run_cases(real_uv, args.quick)
+    results = run_cases(real_uv, args.quick, args.config)
     if results is None:
         return 1
     table = Table(title="uv-hpc wrapper overhead (medians)")

@@ -13,11 +13,11 @@
 #   UVMOD_KEY_FAMILY_VARS  variables naming each family's module       } of sh/uvmod-key.sh
 # and of the names and limits the Python side defines once (docs/design.md#one-home-for-each-rule):
 # the module's variables (UVMOD_*_VARIABLE, UVMOD_KEY_SOURCE_HOOK), the depot's file names
-# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED),
+# (UVMOD_DEPOT_CONFIG, ..._SETUPTOOLS, ..._INDEX, ..._INDEX_NAME, ..._MARKER, ..._LAST_USED,
+# ..._CHECKED),
 # the name rule (UVMOD_DEPOT_TAG, UVMOD_HASH_GLOB: one '?' per hex digit kept,
 # UVMOD_NAME_PUNCTUATION), the key's spelling in paths (UVMOD_KEY_PUNCTUATION,
-# UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX) and the workspace test
-# (UVMOD_WORKSPACE_ERE).
+# UVMOD_KEY_DIR_PREFIX, ..._SLASH, ..._HASHED_PREFIX, ..._DIR_MAX).
 #
 # It runs on every uv call, so: POSIX sh only, no Python, no subprocess on the common path.
 # Outside a project a call runs a few builtins and execs; inside a project it adds a few stat()s
@@ -59,6 +59,7 @@ _uvmod_read_environment() {
   # What the dry run reports, set by later phases (never inherited from the environment).
   _uvmod_stale='' _uvmod_cmd='' _uvmod_config='' _uvmod_root='' _uvmod_env='' _uvmod_state=''
   _uvmod_machine=''
+  _uvmod_trusted=''
 }
 
 # The end of every call: the shell state back, then uv; or, for a dry run, the report instead.
@@ -66,6 +67,8 @@ _uvmod_exec() {
   if [ -n "$_uvmod_lc_set" ]; then LC_ALL=$_uvmod_lc; else unset LC_ALL; fi
   if [ -n "$_uvmod_pwd_set" ]; then PWD=$_uvmod_pwd; fi
   if [ -n "$_uvmod_oldpwd_set" ]; then OLDPWD=$_uvmod_oldpwd; else unset OLDPWD; fi
+  [ -z "$UVMOD_NO_MANYLINUX$UVMOD_INIT_ENVIRONMENTS" ] || [ -n "$_uvmod_dry" ] ||
+    _uvmod_pip_stack "$@"
   if [ -n "$_uvmod_dry" ]; then
     _uvmod_report
     exit 0
@@ -112,6 +115,51 @@ _uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
 _uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
 _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
 _uvmod_lock_notice() { _uvmod_rare && _uvmod_lock_notice "$@"; }
+_uvmod_refuse_manylinux() { _uvmod_rare && _uvmod_refuse_manylinux "$@"; }
+_uvmod_create_refusing() { _uvmod_rare && _uvmod_create_refusing "$@"; }
+_uvmod_venv_refusing() { _uvmod_rare && _uvmod_venv_refusing "$@"; }
+_uvmod_init_environments() { _uvmod_rare && _uvmod_init_environments "$@"; }
+_uvmod_hint_environments() { _uvmod_rare && _uvmod_hint_environments "$@"; }
+_uvmod_check_depot() { _uvmod_rare && _uvmod_check_depot "$@"; }
+_uvmod_workspace_counts() { _uvmod_rare && _uvmod_workspace_counts "$@"; }
+_uvmod_refuse_environment() { _uvmod_rare && _uvmod_refuse_environment "$@"; }
+
+# --- Trust (docs/design.md#trust) ----------------------------------------------------------
+# Nothing another user could have written is used. The depot must be this user's and writable
+# by nobody else, and so must every directory above it that is not root's (sticky ones
+# excepted), as ssh's StrictModes checks: checking that takes a stat process, so it is done once,
+# by _uvmod_check_depot (sh/uv-rare.sh), which then makes the depot 0700 and leaves the stamp
+# directory <depot>/.uvmod-checked. After that only its owner (or root) can change the depot's
+# mode or contents, so a call just tests, with builtins, that the depot and the stamp are this
+# user's and the stamp is no symlink: a depot that was replaced, or never checked, is checked
+# again. A directory cannot be hard-linked, so the stamp cannot be another file of the user's.
+# Returns 1 (the call is refused) for a depot that fails the check; once per call.
+_uvmod_trust_depot() {
+  [ -z "${_uvmod_trusted-}" ] || return 0
+  _uvmod_stamp=$_uvmod_depot/$UVMOD_DEPOT_CHECKED
+  if [ -O "$_uvmod_depot" ] && [ -d "$_uvmod_stamp" ] && [ -O "$_uvmod_stamp" ] &&
+    [ ! -h "$_uvmod_stamp" ]; then
+    _uvmod_trusted=1
+    return 0
+  fi
+  _uvmod_check_depot && _uvmod_trusted=1
+}
+
+# A file of the depot is used only when it is a regular file of this user's, not a symlink: a
+# FIFO or a link to /dev/zero would block the read, and a link would be followed by a write.
+_uvmod_own_file() {
+  [ -f "$1" ] && [ -O "$1" ] && [ ! -h "$1" ]
+}
+
+# The environment directory, if there is one, is this user's real directory; else the call is
+# refused (_uvmod_refuse_environment says why and how to fix it).
+_uvmod_own_environment() {
+  _uvmod_env=$_uvmod_depot/$_uvmod_name
+  if [ -h "$_uvmod_env" ] || { [ -e "$_uvmod_env" ] && [ ! -O "$_uvmod_env" ]; }; then
+    _uvmod_refuse_environment
+    return 1
+  fi
+}
 
 # --- The cache key (docs/design.md#cache-key) ---------------------------------------------
 # Validated with a case pattern: it ends up in a TOML string and a directory name, and only
@@ -136,18 +184,21 @@ _uvmod_check_key() {
 # (`uv run python x.py --project y`), so the scan stops there; to find that argument it must skip
 # the values of uv's options that take one (list from `uv run --help` of uv 0.13.8, checked by
 # tests/test_wrapper.py). Other subcommands have no trailing command: scan up to `--`.
-# Sets _uvmod_cmd, _uvmod_sub (of `uv tool`), _uvmod_project and _uvmod_directory.
+# Sets _uvmod_cmd, _uvmod_sub (of `uv tool`), _uvmod_project, _uvmod_directory and
+# _uvmod_python (--python/-p).
 _uvmod_scan_args() {
   _uvmod_cmd=
   _uvmod_sub=
   _uvmod_project=${UV_PROJECT-}
   _uvmod_directory=${UV_WORKING_DIR-}
+  _uvmod_python=
   _uvmod_take=
   for _uvmod_arg do
     if [ -n "$_uvmod_take" ]; then
       case $_uvmod_take in
         --project) _uvmod_project=$_uvmod_arg ;;
         --directory) _uvmod_directory=$_uvmod_arg ;;
+        --python | -p) _uvmod_python=$_uvmod_arg ;;
       esac
       _uvmod_take=
       continue
@@ -156,6 +207,7 @@ _uvmod_scan_args() {
       --) break ;;
       --project=*) _uvmod_project=${_uvmod_arg#--project=} ;;
       --directory=*) _uvmod_directory=${_uvmod_arg#--directory=} ;;
+      --python=*) _uvmod_python=${_uvmod_arg#--python=} ;;
       --project | --directory | --extra | --no-extra | --group | --no-group | --only-group | \
         --no-editable-package | --env-file | -w | --with | --with-editable | \
         --with-requirements | --package | --python-platform | --index | --default-index | \
@@ -222,9 +274,10 @@ _uvmod_key_dir_name() {
 _uvmod_per_key_config() {
   _uvmod_config=
   [ -n "$_uvmod_key" ] && [ -n "$UVMOD_KEY_PACKAGES" ] && [ -n "$_uvmod_arch" ] || return 0
+  _uvmod_trust_depot || exit 2
   _uvmod_c=$_uvmod_depot/$UVMOD_DEPOT_CONFIG/$UVMOD_BUILD_ID/$_uvmod_arch/$_uvmod_key_dir
   _uvmod_setup=$_uvmod_depot/$UVMOD_DEPOT_SETUPTOOLS/$_uvmod_key_dir.cfg
-  if [ ! -f "$_uvmod_setup" ] || [ ! -f "$_uvmod_c/uv/uv.toml" ]; then
+  if ! _uvmod_own_file "$_uvmod_setup" || ! _uvmod_own_file "$_uvmod_c/uv/uv.toml"; then
     _uvmod_write_per_key_files || return 0
   fi
   _uvmod_config=$_uvmod_c
@@ -253,11 +306,16 @@ _uvmod_discovery_start() {
   [ "$_uvmod_start" != / ] || _uvmod_start=
 }
 
-# --- The project root: the nearest pyproject.toml; an ancestor declaring a uv workspace wins -
-# Approximations, documented in docs/user-guide.md: the workspace test is a grep for a
-# `[tool.uv.workspace]` header (not the inline or dotted-key TOML forms), and it does not check
-# that the project is one of the workspace's members. Sets _uvmod_root; returns 1 outside a
-# project.
+# --- The project root: the nearest pyproject.toml; an ancestor's uv workspace may win -------
+# An ancestor counts as uv counts it: its pyproject.toml has a `[tool.uv.workspace]` header and
+# lists the project among its members, and the project declares no workspace of its own. One
+# that would count but is another user's (not root's) ends the call (docs/design.md#trust): uv
+# would join this user's project to it, and another user's pyproject.toml in a shared parent
+# would put two of this user's projects in one environment. _uvmod_workspace_counts
+# (sh/uv-rare.sh) decides; a pyproject.toml above a project is rare, so the common path pays
+# one stat() per ancestor. Approximations, documented in
+# docs/user-guide.md: the header test misses the inline and dotted-key TOML forms. Sets
+# _uvmod_root; returns 1 outside a project.
 _uvmod_project_root() {
   _uvmod_d=$_uvmod_start
   _uvmod_root=
@@ -273,11 +331,12 @@ _uvmod_project_root() {
   _uvmod_root=${_uvmod_root%/}
   while [ -n "$_uvmod_d" ]; do
     _uvmod_d=${_uvmod_d%/*}
-    if [ -f "$_uvmod_d/pyproject.toml" ] &&
-      grep -Eq "$UVMOD_WORKSPACE_ERE" "$_uvmod_d/pyproject.toml" 2>/dev/null; then
-      _uvmod_root=$_uvmod_d
-      break
-    fi
+    [ -f "$_uvmod_d/pyproject.toml" ] || continue
+    _uvmod_workspace_counts "$_uvmod_d"
+    case $? in
+      0) _uvmod_root=$_uvmod_d; break ;;
+      2) exit 2 ;;  # another user's workspace that uv would join: refused
+    esac
   done
   [ -n "$_uvmod_root" ] || _uvmod_root=/
 }
@@ -321,11 +380,13 @@ $_uvmod_root"
 # --- The depot name: <readable>-<16 hex of sha256(identity)> -------------------------------
 # The name is a pure function of the identity, remembered in the index so that after the first
 # call a builtin `read` replaces the sha256sum process of _uvmod_new_name (about 1 ms, a
-# twentieth of `uv run`). A missing or malformed entry is computed again; a purged index just
-# costs one sha256sum again. Sets _uvmod_name; returns 1 when sha256sum fails.
+# twentieth of `uv run`). A missing or malformed entry, or one that is not a regular file of this
+# user's (_uvmod_own_file), is computed again and replaced; a purged index just costs one
+# sha256sum again. Sets _uvmod_name; returns 1 when sha256sum fails.
 _uvmod_depot_name() {
   _uvmod_name=
-  { read -r _uvmod_name <"$_uvmod_index_entry"; } 2>/dev/null
+  ! _uvmod_own_file "$_uvmod_index_entry" ||
+    { read -r _uvmod_name <"$_uvmod_index_entry"; } 2>/dev/null
   _uvmod_hash=${_uvmod_name##*-}
   # shellcheck disable=SC2254 # the glob is meant as a pattern: one '?' per hex digit
   case $_uvmod_name:$_uvmod_hash in
@@ -347,9 +408,9 @@ _uvmod_depot_name() {
 # damage too when uvmod marked the environment (after uv made it), caught with one more stat().
 # Order matters with concurrent calls: .uvmod-last-used is tested before the marker, and written
 # after it, so a call racing the one that marks a new environment never sees "used, unmarked".
-# Sets _uvmod_env and _uvmod_state (absent, unmarked, marked or damaged).
+# Reads _uvmod_env (_uvmod_own_environment); sets _uvmod_state (absent, unmarked, marked or
+# damaged).
 _uvmod_check_environment() {
-  _uvmod_env=$_uvmod_depot/$_uvmod_name
   _uvmod_marker=$_uvmod_env/$UVMOD_DEPOT_MARKER
   _uvmod_used=$_uvmod_env/$UVMOD_DEPOT_LAST_USED
   if { [ -f "$_uvmod_used" ] && [ ! -f "$_uvmod_marker" ]; } ||
@@ -368,9 +429,10 @@ _uvmod_check_environment() {
   fi
 }
 
-# An empty FILE, or FILE emptied: its mtime is the last use.
+# An empty FILE, or FILE emptied: its mtime is the last use. A symlink or anything but a
+# regular file there is left alone: the redirection would follow it (or block on a FIFO).
 _uvmod_touch() {
-  { true >"$1"; } 2>/dev/null
+  [ ! -h "$1" ] && { [ ! -e "$1" ] || [ -f "$1" ]; } && { true >"$1"; } 2>/dev/null
 }
 
 # --- What uv gets (docs/design.md#environment-depot) ---------------------------------------
@@ -386,4 +448,41 @@ _uvmod_use_environment() {
     VIRTUAL_ENV=$_uvmod_env
     export VIRTUAL_ENV
   fi
+}
+
+# --- The site's pip stack rules (docs/design.md#manylinux-switch and #offline-projects)
+# Called by _uvmod_exec, once every phase has decided, when the site switched one on
+# (UVMOD_NO_MANYLINUX, UVMOD_INIT_ENVIRONMENTS; never in a dry run). The common path costs one
+# stat(): is the environment uv is about to use flagged as refusing manylinux wheels already?
+# Everything else is in sh/uv-rare.sh. `uv venv`, `uv init`, and `uv add`/`uv lock` without an
+# `environments` line, run uv as a child there and end the call with its status.
+_uvmod_pip_stack() {
+  case $_uvmod_cmd in
+    run | sync | add | remove)
+      if [ -n "$UVMOD_NO_MANYLINUX" ] && [ -n "$_uvmod_env" ]; then
+        if [ ! -f "$_uvmod_env/pyvenv.cfg" ]; then
+          _uvmod_create_refusing
+        elif [ ! -f "$_uvmod_env/$UVMOD_MANYLINUX_FLAG" ]; then
+          _uvmod_refuse_manylinux "$_uvmod_env"
+        fi
+      fi ;;
+    pip)
+      # The environment `uv pip` installs into: --python's (a directory or its bin/python*;
+      # a version request names no directory), else $VIRTUAL_ENV.
+      _uvmod_target=${VIRTUAL_ENV-}
+      case $_uvmod_python in
+        '') ;;
+        */bin/python*) _uvmod_target=${_uvmod_python%/bin/python*} ;;
+        *) _uvmod_target=$_uvmod_python ;;
+      esac
+      [ -z "$UVMOD_NO_MANYLINUX" ] || [ -z "$_uvmod_target" ] ||
+        [ ! -f "$_uvmod_target/pyvenv.cfg" ] || [ -f "$_uvmod_target/$UVMOD_MANYLINUX_FLAG" ] ||
+        _uvmod_refuse_manylinux "$_uvmod_target" ;;
+    venv) [ -z "$UVMOD_NO_MANYLINUX" ] || _uvmod_venv_refusing "$@" ;;
+    init) [ -z "$UVMOD_INIT_ENVIRONMENTS" ] || _uvmod_init_environments "$@" ;;
+  esac
+  case $_uvmod_cmd in
+    add | lock) [ -z "$UVMOD_INIT_ENVIRONMENTS" ] || [ -z "$_uvmod_root" ] ||
+      _uvmod_hint_environments "$@" ;;
+  esac
 }

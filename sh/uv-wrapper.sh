@@ -14,10 +14,12 @@
 #   _uvmod_tool_link_mode     UV_LINK_MODE, for `uv tool install`/`upgrade` across filesystems
 #   _uvmod_discovery_start    _uvmod_start
 #   _uvmod_project_root       _uvmod_root
+#   _uvmod_trust_depot        _uvmod_trusted (also called by _uvmod_per_key_config)
 #   _uvmod_node               _uvmod_machine, _uvmod_node_dir
 #   _uvmod_identity           _uvmod_identity, _uvmod_index_entry
 #   _uvmod_depot_name         _uvmod_name
-#   _uvmod_check_environment  _uvmod_env, _uvmod_state
+#   _uvmod_own_environment    _uvmod_env
+#   _uvmod_check_environment  _uvmod_state
 #   _uvmod_use_environment    UV_PROJECT_ENVIRONMENT (and VIRTUAL_ENV for `uv pip`)
 
 _uvmod_save_shell
@@ -42,9 +44,11 @@ fi
 [ -z "${UV_PROJECT_ENVIRONMENT-}" ] || _uvmod_exec "$@"
 _uvmod_discovery_start || _uvmod_exec "$@"
 _uvmod_project_root || _uvmod_exec "$@"
+_uvmod_trust_depot || exit 2
 _uvmod_node || exit 2
 _uvmod_identity
 _uvmod_depot_name || _uvmod_exec "$@"
+_uvmod_own_environment || exit 2
 _uvmod_check_environment
 # A project's first call on this node type: say so if its uv.lock names another type's wheels.
 # shellcheck disable=SC2154 # _uvmod_state: set by _uvmod_check_environment (sh/uv-phases.sh)

@@ -11,9 +11,15 @@ import pytest
 from tests.support import tools
 from uvmod.cli import main
 
-# The module-tool matrix (the module_tool, lmod_tool and em_tool fixtures), random seeds that
+# The module-tool matrix (the module_tool, lmod_tool and em_tool fixtures), two real users
+# (two_users, tests/support/unixusers.py), random seeds that
 # failures report (the rng fixture), and pytest's own pytester (tests/test_seeds.py).
-pytest_plugins = ("tests.support.matrix", "tests.support.seeds", "pytester")
+pytest_plugins = (
+    "tests.support.matrix",
+    "tests.support.seeds",
+    "tests.support.unixusers",
+    "pytester",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
+from tests.support.nodes import node
 from tests.support.standin import make_standin, run_wrapper, wrapper_path
 from uvmod import depot
 from uvmod.cli import main
@@ -84,7 +85,7 @@ def test_gc_removes_environments_of_gone_projects_only(
     unmarked = make_env(depot_dir, "anon-0000000000000004", None)
     (unmarked / depot.LAST_USED).unlink(missing_ok=True)
     trash = make_env(depot_dir / depot.TRASH, "old-0000000000000005.123", work / "alive")
-    (depot_dir / depot.INDEX / "k-").mkdir(parents=True)
+    (depot_dir / depot.INDEX / depot.node_dir(node()) / "k-").mkdir(parents=True)
 
     assert main(["venv", "list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
@@ -230,7 +231,8 @@ def test_an_index_entry_counts_only_for_the_name_it_was_computed_for(
     present = _project(tmp_path / "work" / "present")
     env = first_call(wrapper, present, depot_dir)
     # Someone points the index of a deleted project at this environment: gc must not take it.
-    forged = depot_dir / depot.INDEX / f"k-{tmp_path}/work/deleted" / depot.INDEX_NAME
+    forged = depot_dir / depot.INDEX / depot.node_dir(node()) / f"k-{tmp_path}/work/deleted"
+    forged /= depot.INDEX_NAME
     forged.parent.mkdir(parents=True)
     forged.write_text(env.name + "\n")
     assert [i.project for i in depot.read_index(depot_dir)] == [present]
@@ -272,7 +274,9 @@ def test_gc_collects_orphans_whatever_their_marking(
     )
     assert [i.project for i in depot.read_index(depot_dir)] == [kept]
     # The index of the deleted projects is gone down to the directories they left empty.
-    assert not (depot_dir / depot.INDEX / f"k-{tmp_path}/work/new").exists()
+    assert not (
+        depot_dir / depot.INDEX / depot.node_dir(node()) / f"k-{tmp_path}/work/new"
+    ).exists()
     capsys.readouterr()
     assert main(["venv", "gc"]) == 0
     assert capsys.readouterr().out == f"nothing to remove in {depot_dir}\n"

@@ -166,20 +166,65 @@ def test_identity_name_and_index_entry_are_depot_s(shell: str, tmp_path: Path) -
         assert Path(os.fsdecode(entry)).read_text() == name.decode() + "\n"
 
 
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize("project", ["-rf", "--", ".hidden", "plain"])
+def test_an_index_entry_is_read_back_whatever_the_project_is_called(
+    shell: str, project: str, tmp_path: Path
+) -> None:
+    """The second call reads the name the first remembered (no sha256sum again), also for a
+    project named like an option, and that name is depot.env_name's."""
+    script = (
+        '_uvmod_key="" _uvmod_root=/w/$1; _uvmod_key_dir_name; _uvmod_identity;'
+        " _uvmod_depot_name; first=$_uvmod_name\n"
+        "_uvmod_new_name() { _uvmod_name=recomputed; }\n"
+        '_uvmod_depot_name; printf "%s\\0" "$first" "$_uvmod_name"\n'
+    )
+    out = subprocess.run(
+        [tools.program(shell), "-c", phases(tmp_path) + script, "sh", project],
+        capture_output=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    ).stdout.split(b"\0")[:-1]
+    want = depot.env_name(f"/w/{project}", "")
+    assert [x.decode() for x in out] == [want, want]
+    assert not want.startswith(("-", "."))
+
+
 def test_project_root_is_depot_project_root(tmp_path: Path) -> None:
     def project(path: Path, text: str = "[project]\nname = 'p'\n") -> Path:
         path.mkdir(parents=True, exist_ok=True)
         (path / "pyproject.toml").write_text(text)
         return path
 
-    ws = project(tmp_path / "ws", "[project]\nname = 'ws'\n  [ tool.uv.workspace ]\n")
+    ws = project(
+        tmp_path / "ws",
+        "[project]\nname = 'ws'\n  [ tool.uv.workspace ]\nmembers = [\n  'pkgs/*', # all\n"
+        '  "libs/**",\n]\nexclude = ["pkgs/old"]\n',
+    )
     member = project(ws / "pkgs" / "m")
     (member / "src" / "deep").mkdir(parents=True)
+    deep_member = project(ws / "libs" / "a" / "b")
+    excluded = project(ws / "pkgs" / "old")
+    too_deep = project(ws / "pkgs" / "m2" / "sub")  # pkgs/* is one level
+    stranger = project(ws / "other")  # not a member: its own root
+    own = project(ws / "pkgs" / "own", "[project]\nname = 'own'\n[tool.uv.workspace]\n")
     plain = project(tmp_path / "plain")
     inner = project(plain / "inner")
     outside = tmp_path / "nothing"
     outside.mkdir()
-    starts = [member / "src" / "deep", member, ws, inner, plain, outside]
+    starts = [
+        member / "src" / "deep",
+        member,
+        ws,
+        deep_member,
+        excluded,
+        too_deep,
+        stranger,
+        own,
+        inner,
+        plain,
+        outside,
+    ]
     script = (
         'for d do cd "$d" && _uvmod_directory="" _uvmod_project="" && _uvmod_discovery_start'
         ' && if _uvmod_project_root; then printf "%s\\0" "$_uvmod_root";'
@@ -188,7 +233,8 @@ def test_project_root_is_depot_project_root(tmp_path: Path) -> None:
     out = run_sh(script, [str(s) for s in starts])
     want = [str(depot.project_root(s) or "-").encode() for s in starts]
     assert out == want
-    assert want[:2] == [str(ws).encode()] * 2 and want[-1] == b"-"
+    assert want[:4] == [str(ws).encode()] * 4 and want[-1] == b"-"
+    assert want[4:8] == [str(p).encode() for p in (excluded, too_deep, stranger, own)]
 
 
 def _environment(path: Path, *files: str) -> Path:
@@ -218,7 +264,7 @@ def test_check_environment_states(tmp_path: Path, dry: bool) -> None:
     script = (
         f"_uvmod_depot={sh_quote(str(d))} _uvmod_dry={dry_value} _uvmod_key=k _uvmod_root=/w/p\n"
         "_uvmod_arch=avx2 _uvmod_machine=x86_64\n"
-        "for n do _uvmod_name=$n; _uvmod_check_environment 2>/dev/null;"
+        "for n do _uvmod_name=$n; _uvmod_own_environment; _uvmod_check_environment 2>/dev/null;"
         ' printf "%s\\0" "$_uvmod_state"; done\n'
     )
     out = run_sh(script, list(envs))

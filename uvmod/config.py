@@ -94,6 +94,21 @@ def _constraint_path(value: str) -> str:
     return value
 
 
+def _environment_marker(value: str) -> str:
+    """A PEP 508 marker for a pyproject `environments` line, which the wrapper writes as a TOML
+    string: packaging parses it, and `"`/`\\` are refused (a marker quotes with `'`)."""
+    from packaging.markers import InvalidMarker, Marker
+
+    _no_control(value)
+    if '"' in value or "\\" in value:
+        raise ValueError("quote the marker's strings with ' (\" and \\ are refused)")
+    try:
+        Marker(value)
+    except InvalidMarker as exc:
+        raise ValueError(f"not a PEP 508 marker ({exc})") from None
+    return value
+
+
 def _relative_dir(value: str) -> str:
     _no_control(value)
     parts = PurePosixPath(value).parts
@@ -150,6 +165,7 @@ ConstraintPath = Annotated[str, AfterValidator(_constraint_path)]
 RelativeDir = Annotated[str, AfterValidator(_relative_dir)]
 PathTemplate = Annotated[str, AfterValidator(_path_template)]
 SafeText = Annotated[str, AfterValidator(_no_control)]
+ProjectEnvironment = Annotated[str, AfterValidator(_environment_marker)]
 
 
 class _Section(BaseModel):
@@ -328,6 +344,23 @@ class WheelhouseSection(_Section):
         kind="table: arch → list of relative directories",
         meaning="per architecture, most specific first, relative to `root`; `..` is rejected",
         factory=dict,
+    )
+    # The pip stack's rules (docs/design.md#manylinux-switch, docs/design.md#offline-projects).
+    manylinux: bool = _key(
+        True,
+        kind="boolean",
+        meaning="`false`: every environment the wrapper manages (and a `uv venv` or activated "
+        "environment it sees) gets `_manylinux.py` in its site-packages before uv first "
+        "installs into it, so uv never installs a PyPI `manylinux` wheel there; the site's "
+        "`linux_x86_64` builds (or an sdist) are used instead",
+    )
+    project_environments: list[ProjectEnvironment] = _key(
+        kind="list of PEP 508 markers",
+        meaning="with `pypi = false`: the `environments` line `uv init` writes into a new "
+        "project's `[tool.uv]`, and that `uv add`/`uv lock` name when they fail without one, "
+        "since uv locks for every platform and the wheelhouse serves Linux only; `[]` "
+        "switches both off",
+        factory=lambda: ["sys_platform == 'linux' and implementation_name == 'cpython'"],
     )
 
 

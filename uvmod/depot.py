@@ -12,9 +12,13 @@ project under a non-UTF-8 directory name must still map to the same environment.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
+import stat
+import tempfile
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +52,10 @@ CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
 SETUPTOOLS = ".uvmod-setuptools"  # the wrapper's per-key setup.cfg (docs/design.md#per-key-builds)
 INDEX = ".uvmod-index"  # the wrapper's memo of names: n-<node>/k-<key><project path>/.uvmod-name
 INDEX_NAME = ".uvmod-name"  # the file holding one environment's name in the index
+# The stamp directory of a depot that passed check_depot (docs/design.md#trust), and the prefix
+# of the wrapper's temporary files (made by mktemp, never a predictable name).
+CHECKED = ".uvmod-checked"
+TEMPORARY = ".uvmod-tmp"
 # A key in a path: "k-" then the key with '/' spelled '@' ('@' is no key character, so the
 # spelling is one-to-one); longer than KEY_DIR_MAX (NAME_MAX is 255), "k-h-<sha256 of the key>".
 KEY_DIR_PREFIX = "k-"
@@ -116,8 +124,20 @@ def node_of_dir(directory: str) -> Node | None:
     return Node(arch, machine)
 
 
+def _glob_matches(relative: str, glob: str) -> bool:
+    """The wrapper's _uvmod_glob_matches: a sh pattern (fnmatch's `*` also matches '/'), with
+    as many '/' as the glob unless the glob has '**'."""
+    if not fnmatch.fnmatchcase(relative, glob):
+        return False
+    return "**" in glob or relative.count("/") == glob.count("/")
+
+
+class ForeignWorkspace(UvmodError):
+    """Another user's pyproject.toml above a project declares a workspace uv would join it to."""
+
+
 def _declares_workspace(pyproject: bytes) -> bool:
-    """The wrapper's `grep -Eq '^[[:blank:]]*\\[[[:blank:]]*tool\\.uv\\.workspace...'`."""
+    """The wrapper's `grep -Eq "$UVMOD_WORKSPACE_ERE"`."""
     try:
         with open(pyproject, "rb") as handle:
             return _WORKSPACE.search(handle.read()) is not None
@@ -125,17 +145,63 @@ def _declares_workspace(pyproject: bytes) -> bool:
         return False
 
 
+def workspace_counts(directory: bytes, root: bytes, uid: int | None = None) -> bool:
+    """Whether the pyproject.toml of `directory`, above the project `root`, makes it the root,
+    as uv decides (the wrapper's _uvmod_workspace_counts, docs/design.md#trust): it has a
+    `[tool.uv.workspace]` header line, its members globs match the project's path below
+    `directory` while no exclude glob does, and the project declares no workspace of its own.
+    Raises ForeignWorkspace when it would count but is neither the user's nor root's."""
+    owner = os.geteuid() if uid is None else uid
+    pyproject = directory + b"/pyproject.toml"
+    try:
+        with open(pyproject, "rb") as handle:
+            data = handle.read()
+        file_owner = os.stat(pyproject).st_uid
+        if _WORKSPACE.search(data) is None:
+            return False
+        table = tomllib.loads(data.decode("utf-8")).get("tool", {}).get("uv", {})
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    workspace = table.get("workspace") if isinstance(table, dict) else None
+    if not isinstance(workspace, dict):
+        return False
+    relative = os.fsdecode(root.removeprefix(directory + b"/"))
+
+    def globs(name: str) -> list[str]:
+        value = workspace.get(name, [])
+        items = value if isinstance(value, list) else []
+        return [g.removeprefix("./").removesuffix("/") for g in items if isinstance(g, str)]
+
+    if any(_glob_matches(relative, g) for g in globs("exclude")):
+        return False
+    if not any(_glob_matches(relative, g) for g in globs("members")):
+        return False
+    if _declares_workspace(root + b"/pyproject.toml"):
+        return False
+    if file_owner in (owner, 0):
+        return True
+    project = os.fsdecode(root)
+    raise ForeignWorkspace(
+        f"refusing to run uv in {project}: {os.fsdecode(pyproject)} belongs to another user "
+        f"(uid {file_owner}) and declares a uv workspace with your project as a member, which "
+        f"uv would join. Fix: add an empty [tool.uv.workspace] table to {project}/pyproject.toml "
+        "(your project is then a workspace of its own), or ask its owner to remove it "
+        "(docs/troubleshooting.md)."
+    )
+
+
 def _parent(path: bytes) -> bytes:
     """sh `${d%/*}` with "" standing for /."""
     return path.rpartition(b"/")[0]
 
 
-def project_root(start: str | os.PathLike[str]) -> Path | None:
+def project_root(start: str | os.PathLike[str], uid: int | None = None) -> Path | None:
     """The directory whose environment uv uses when run from `start` (None: not in a project).
 
     Like uv, but approximated (docs/user-guide.md): the nearest directory with a pyproject.toml,
-    replaced by the nearest ancestor above it whose pyproject.toml has a `[tool.uv.workspace]`
-    header line (membership is not checked). `start` is resolved like `cd -P`.
+    replaced by the nearest ancestor above it that workspace_counts (for the user `uid`, by
+    default this process's), which raises ForeignWorkspace for another user's workspace that uv
+    would join. `start` is resolved like `cd -P`.
     """
     current = os.fsencode(os.path.realpath(start))
     current = b"" if current == b"/" else current
@@ -149,7 +215,7 @@ def project_root(start: str | os.PathLike[str]) -> Path | None:
     while current:
         current = _parent(current)
         candidate = current + b"/pyproject.toml"
-        if os.path.isfile(candidate) and _declares_workspace(candidate):
+        if os.path.isfile(candidate) and workspace_counts(current, root, uid):
             root = current
             break
     return Path(os.fsdecode(root or b"/"))
@@ -158,12 +224,13 @@ def project_root(start: str | os.PathLike[str]) -> Path | None:
 def readable_part(root: str | os.PathLike[str]) -> str:
     """The last path component, runs of bytes outside [A-Za-z0-9._-] as one '_', at most
     READABLE_MAX characters, a leading '.' as '_' (depot entries starting with '.' are uvmod's
-    own), READABLE_EMPTY when nothing is left (the root /)."""
+    own) and a leading '-' too (a name like an option), READABLE_EMPTY when nothing is left
+    (the root /)."""
     base = os.fsencode(root).rstrip(b"/").rpartition(b"/")[2]
     text = _UNSAFE_RUN.sub(b"_", base)[:READABLE_MAX].decode("ascii")
     if not text:
         return READABLE_EMPTY
-    return "_" + text[1:] if text.startswith(".") else text
+    return "_" + text[1:] if text.startswith((".", "-")) else text
 
 
 def check_key(key: str, variable: str = "UVMOD_CACHE_KEY") -> str:
@@ -246,11 +313,32 @@ def read_without_atime(path: Path) -> bytes:
         return handle.read()
 
 
-def read_marker(env_dir: Path) -> Marker | None:
-    """The back-pointer, or None when absent or not in our format."""
+def read_own_file(path: str | bytes | os.PathLike[str], limit: int = 1 << 16) -> bytes | None:
+    """The first `limit` bytes of `path` when it is a regular file of this user's and no
+    symlink (the wrapper's _uvmod_own_file), else None: a FIFO or /dev/zero never blocks the
+    read (O_NONBLOCK, checked with fstat before reading), another user's file is never used.
+    The access time is left alone where Linux allows it (the marker is a purge canary)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOATIME", 0)
     try:
-        data = read_without_atime(env_dir / MARKER)
+        try:
+            fd = os.open(path, flags)
+        except PermissionError:  # O_NOATIME on a file we do not own
+            fd = os.open(path, flags & ~getattr(os, "O_NOATIME", 0))
     except OSError:
+        return None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read(limit)
+
+
+def read_marker(env_dir: Path) -> Marker | None:
+    """The back-pointer, or None when absent, not this user's regular file, or not in our
+    format."""
+    data = read_own_file(env_dir / MARKER)
+    if data is None:
         return None
     header, sep, rest = data.partition(b"\n")
     fields = (
@@ -272,11 +360,18 @@ def read_marker(env_dir: Path) -> Marker | None:
 
 
 def write_marker(env_dir: Path, project: Path, key: str, node: Node = NO_MODULE) -> None:
-    """The same bytes the wrapper writes, atomically (tmp + rename)."""
-    tmp = env_dir / f"{MARKER}.{os.getpid()}"
+    """The same bytes the wrapper writes, atomically: into a temporary file created exclusively
+    with an unpredictable name (mode 0600), renamed over the marker (a link there is replaced,
+    never followed)."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMPORARY + ".", dir=env_dir)
     lines = (MARKER_HEADER, key, node.arch, node.machine)
-    tmp.write_bytes(b"".join(x.encode() + b"\n" for x in lines) + os.fsencode(project) + b"\n")
-    os.replace(tmp, env_dir / MARKER)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"".join(x.encode() + b"\n" for x in lines) + os.fsencode(project) + b"\n")
+        os.replace(tmp, env_dir / MARKER)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 @dataclass(frozen=True)
@@ -310,7 +405,7 @@ def read_index(depot_path: Path) -> list[IndexEntry]:
     purge took. An entry only counts when the name it holds is the name computed from its key
     and project (env_name): a stale, hand-made or forged entry can never attribute an
     environment to another project than the one its name was computed for. Symlinks are not
-    followed.
+    followed, and only regular files of this user's are read (read_own_file).
     """
     found: list[IndexEntry] = []
     index = depot_path / INDEX
@@ -337,10 +432,10 @@ def _read_node_index(node_top: Path, node: Node) -> list[IndexEntry]:
                 continue
             entry_file = os.path.join(dirpath, INDEX_NAME.encode())
             project = dirpath[len(top) :] or b"/"
+            data = read_own_file(entry_file, 200)
             try:
-                with open(entry_file, "rb") as handle:
-                    name = handle.read(200).decode("ascii").strip()
-            except (OSError, UnicodeDecodeError):
+                name = "" if data is None else data.decode("ascii").strip()
+            except UnicodeDecodeError:
                 continue
             if name == env_name(os.fsdecode(project), key, node):
                 found.append(
@@ -355,3 +450,104 @@ def resolve_user_environment(value: str, root: Path) -> Path:
     """UV_PROJECT_ENVIRONMENT as uv reads it: absolute as is, relative to the workspace root."""
     path = Path(value)
     return path if path.is_absolute() else root / path
+
+
+class UntrustedDepot(UvmodError):
+    """A depot, or a directory above it or an entry in it, that another user could write."""
+
+
+def _unsafe_reason(
+    path: str, info: os.stat_result, is_depot: bool, uid: int, module: str
+) -> tuple[str, str] | None:
+    """The wrapper's _uvmod_unsafe_path: why `path` makes the depot unsafe, and the fix."""
+    mode = f"{info.st_mode & 0o7777:o}"
+    open_to_others = info.st_mode & 0o022
+    own = f"export {DEPOT_VARIABLE}=<a directory only you can write> after loading {module}"
+    if is_depot:
+        if info.st_uid != uid:
+            return (
+                f"it belongs to another user (uid {info.st_uid})",
+                f"{own}, or ask your administrator to put paths.venv_depot under a directory "
+                "of each user's",
+            )
+        if open_to_others:
+            return f"it is writable by other users (mode {mode})", f"chmod go-w {path}"
+        return None
+    if info.st_uid not in (uid, 0):
+        return (
+            f"the directory {path} above it belongs to another user (uid {info.st_uid})",
+            f"{own}, or ask your administrator to change paths.venv_depot",
+        )
+    if open_to_others and not info.st_mode & stat.S_ISVTX:
+        why = (
+            f"the directory {path} above it is writable by other users (mode {mode}) and not sticky"
+        )
+        if info.st_uid == uid:
+            return why, f"chmod go-w {path}"
+        return why, f"{own}, or ask your administrator to chmod +t {path}"
+    return None
+
+
+def _routes(depot_path: Path) -> list[tuple[str, bool]]:
+    """The depot and every directory above it, as given and along its real path, existing
+    ones only; True marks the depot itself."""
+    found: list[tuple[str, bool]] = []
+    for route in (os.path.abspath(depot_path), os.path.realpath(depot_path)):
+        current, first = route, True
+        while True:
+            if os.path.exists(current):
+                found.append((current, first))
+            first = False
+            if current == "/":
+                break
+            current = os.path.dirname(current)
+    return found
+
+
+def _foreign_entry(real: str, uid: int) -> str | None:
+    """The wrapper's find over the depot: the first entry, or anything in uvmod's own
+    directories (`.uvmod-*` but the trash), that is not the user's, or that is writable by
+    others and no symlink."""
+
+    def bad(path: str) -> bool:
+        info = os.lstat(path)
+        return info.st_uid != uid or (not stat.S_ISLNK(info.st_mode) and bool(info.st_mode & 0o022))
+
+    with os.scandir(real) as entries:
+        children = sorted(entries, key=lambda e: e.name)
+    for child in children:
+        if bad(child.path):
+            return child.name
+        own = child.name.startswith(".uvmod-") and child.name != TRASH
+        if own and child.is_dir(follow_symlinks=False):
+            for dirpath, dirnames, filenames in os.walk(child.path):
+                for name in sorted(dirnames + filenames):
+                    path = os.path.join(dirpath, name)
+                    if bad(path):
+                        return os.path.relpath(path, real)
+    return None
+
+
+def check_depot(depot_path: Path, uid: int | None = None, module: str = "uv-hpc") -> None:
+    """Raise UntrustedDepot unless the depot is safe for the user `uid` (by default this
+    process's) to use: the wrapper's _uvmod_check_depot, which refuses the same depots with the
+    same one line (tests/test_depot_trust.py runs both over one table). Creates nothing."""
+    owner = os.geteuid() if uid is None else uid
+    for path, is_depot in _routes(depot_path):
+        reason = _unsafe_reason(path, os.stat(path), is_depot, owner, module)
+        if reason is not None:
+            why, fix = reason
+            raise UntrustedDepot(
+                f"refusing to use the environment depot {depot_path}: {why}; another user could "
+                f"replace what uv runs in your environments. Fix: {fix} (docs/troubleshooting.md)."
+            )
+    real = os.path.realpath(depot_path)
+    if not os.path.isdir(real):
+        return
+    entry = _foreign_entry(real, owner)
+    if entry is not None:
+        raise UntrustedDepot(
+            f"refusing to use the environment depot {depot_path}: {depot_path}/{entry} is "
+            "another user's or writable by others. Fix: remove it if you did not make it, "
+            f"else chmod -R go-w {depot_path} (docs/troubleshooting.md)."
+        )

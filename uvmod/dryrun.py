@@ -105,7 +105,7 @@ def project_environment(
     """The depot environment uv would use for the project containing `directory` (None
     outside a project, or when the user chose one with UV_PROJECT_ENVIRONMENT): the loaded
     wrapper's answer when it can give one, else the Python twin's. Raises UvmodError for a key
-    the wrapper refuses."""
+    or a depot the wrapper refuses (the twin refuses the same depots: depot.check_depot)."""
     install = facts.install
     if install is not None and facts.build_id is not None:
         try:
@@ -124,5 +124,7 @@ def project_environment(
         return None
     key = depot.current_key(facts.config, environ)
     node = depot.current_node(environ)
-    path = depot.depot_dir(facts.config, environ) / depot.env_name(root, key, node)
+    depot_path = depot.depot_dir(facts.config, environ)
+    depot.check_depot(depot_path, module=facts.config.module.name)
+    path = depot_path / depot.env_name(root, key, node)
     return ProjectEnvironment(root, key, path, "uvmod", node)

@@ -17,6 +17,7 @@ from uvmod import __version__, pathexpr
 from uvmod.config import SiteConfig
 from uvmod.layout import Layout
 from uvmod.pathexpr import ArchRef, Template, Text
+from uvmod.pipstack import environments_line
 from uvmod.policy import policy
 
 # Tests feed captured cpuinfo files through this variable (EESSI's archdetect does the same).
@@ -102,6 +103,10 @@ class WrapperSpec:
     real_uv: str  # the uv it execs
     etc_dir: str  # absolute <install dir>/etc, holding each <arch>/uv/uv.toml
     library: str  # absolute path of its rarely run parts (libexec/uv-rare.sh)
+    # The pip stack's rules (uvmod/pipstack.py): write _manylinux.py into environments, and the
+    # `environments` line `uv init` writes and `uv add`/`uv lock` name ("" for none).
+    refuse_manylinux: bool = False
+    init_environments: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,5 +216,9 @@ def describe(
             real_uv=real_uv,
             etc_dir=etc_dir,
             library=layout.absolute(layout.wrapper_library),
+            refuse_manylinux=not config.wheelhouse.manylinux,
+            init_environments=""
+            if config.wheelhouse.pypi
+            else environments_line(config.wheelhouse.project_environments),
         ),
     )

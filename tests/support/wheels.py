@@ -132,3 +132,27 @@ def reversioned_copy(dist_name: str, new_version: str, dest: Path) -> Path:
         extra_metadata=kept,
         dist_info_files=dist_info_files,
     )
+
+
+def simple_index(root: Path, wheels: Sequence[Path]) -> str:
+    """A PyPI stand-in: a PEP 503 simple index under `root` (`root/<name>/index.html` linking
+    each wheel, copied into `root/files/`) for uv to read through file://; returns its URL."""
+    import shutil
+
+    files = root / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    projects: dict[str, list[str]] = {}
+    for wheel in wheels:
+        shutil.copy2(wheel, files / wheel.name)
+        project = re.sub(r"[-_.]+", "-", wheel.name.split("-", 1)[0]).lower()
+        projects.setdefault(project, []).append(wheel.name)
+    for project, names in projects.items():
+        links = "".join(f'<a href="../files/{name}">{name}</a>\n' for name in names)
+        (root / project).mkdir(exist_ok=True)
+        (root / project / "index.html").write_text(f"<html><body>\n{links}</body></html>\n")
+    (root / "index.html").write_text(
+        "<html><body>\n"
+        + "".join(f'<a href="{p}/">{p}</a>\n' for p in sorted(projects))
+        + "</body></html>\n"
+    )
+    return root.as_uri()

@@ -60,6 +60,12 @@ ENVS_AT_RISK = Problem("environments not used within the purge age")
 CACHE_AT_RISK = Problem("cache entries not used within the purge age")
 CACHE_DAMAGED = Problem("unpacked wheels in the cache are missing files")
 
+# The site's pip stack (manylinux.py, constraints.py, module_packages.py)
+MANYLINUX_ACCEPTED = Problem("an environment accepts manylinux wheels")
+MANYLINUX_INSTALLED = Problem("manylinux wheels are installed against the site's rule")
+LOCK_VIOLATES_CONSTRAINTS = Problem("uv.lock breaks the site constraints")
+MODULE_PACKAGES_SHADOWED = Problem("the environment installs a loaded module's packages again")
+
 
 def all_problems() -> list[Problem]:
     return [value for value in globals().values() if isinstance(value, Problem)]

@@ -14,6 +14,9 @@ the module of its topic:
 | env_damage.py | the project's and the activated environment are whole |
 | orphans.py | environments of deleted projects |
 | purge.py, cache_damage.py | what the scratch purge will take, and what it took from the cache |
+| manylinux.py | with `manylinux = false`: the environments in use refuse manylinux wheels |
+| constraints.py | the project's uv.lock keeps to the site constraints |
+| module_packages.py | the environment does not install a loaded module's packages again |
 
 To add one: write it in its topic's module (a new module for a new topic), add it below, and
 give every Problem it can report a heading in docs/troubleshooting.md (findings.py;
@@ -28,12 +31,15 @@ from dataclasses import dataclass
 
 from uvmod.doctor import (
     cache_damage,
+    constraints,
     env_damage,
     filesystems,
     findings,
     keys,
     linked,
+    manylinux,
     module,
+    module_packages,
     nodes,
     orphans,
     purge,
@@ -78,6 +84,9 @@ CHECKS: tuple[Check, ...] = (
     Check("purge.environments", purge.check_purge_envs),
     Check("purge.cache", purge.check_purge_cache),
     Check("purge.cache_damage", cache_damage.check_cache_damage),
+    Check("pipstack.manylinux", manylinux.check_manylinux),
+    Check("constraints.locked", constraints.check_locked_constraints),
+    Check("modules.packages", module_packages.check_module_packages),
 )
 
 

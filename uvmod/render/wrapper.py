@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import PurePosixPath
 
-from uvmod import __version__, depot
+from uvmod import __version__, depot, pipstack
 from uvmod.cachekey import family_variables
 from uvmod.kernelspec import FORMAT as KERNEL_FORMAT
 from uvmod.layout import InstallDir
@@ -88,18 +88,22 @@ WRAPPER_CONSTANTS: dict[str, str] = {
     "UVMOD_DEPOT_INDEX_NAME": depot.INDEX_NAME,
     "UVMOD_DEPOT_MARKER": depot.MARKER,
     "UVMOD_DEPOT_LAST_USED": depot.LAST_USED,
+    "UVMOD_DEPOT_CHECKED": depot.CHECKED,
     "UVMOD_DEPOT_TAG": depot.DEPOT_TAG,
     # One `?` per hex digit of the name's hash: a sh pattern both takes and checks that many.
     "UVMOD_HASH_GLOB": "?" * depot.HASH_CHARS,
     "UVMOD_NAME_PUNCTUATION": depot.NAME_PUNCTUATION,
-    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
 }
 # ...and those only its library reads (bin/uv's are there too: the library is read by bin/uv).
 LIBRARY_CONSTANTS: dict[str, str] = {
     "UVMOD_DEPOT_TRASH": depot.TRASH,
+    "UVMOD_DEPOT_TEMPORARY": depot.TEMPORARY,
+    "UVMOD_WORKSPACE_ERE": depot.WORKSPACE_ERE,
     "UVMOD_READABLE_MAX": str(depot.READABLE_MAX),
     "UVMOD_READABLE_EMPTY": depot.READABLE_EMPTY,
     "UVMOD_MARKER_HEADER": depot.MARKER_HEADER,
+    "UVMOD_MANYLINUX_FILE": pipstack.MANYLINUX_FILE,
+    "UVMOD_MANYLINUX_TEXT": pipstack.MANYLINUX_TEXT,
 }
 
 
@@ -139,6 +143,16 @@ def wrapper_assignments(desc: ModuleDescription, build: str) -> dict[str, str]:
             variable for family in key.families for variable in family_variables(family)
         ),
         **WRAPPER_CONSTANTS,
+        **pip_stack_assignments(desc),
+    }
+
+
+def pip_stack_assignments(desc: ModuleDescription) -> dict[str, str]:
+    """The pip stack's switches (sh/uv-phases.sh, _uvmod_pip_stack): "" when off."""
+    return {
+        "UVMOD_NO_MANYLINUX": "1" if desc.wrapper.refuse_manylinux else "",
+        "UVMOD_MANYLINUX_FLAG": pipstack.MANYLINUX_FLAG,
+        "UVMOD_INIT_ENVIRONMENTS": desc.wrapper.init_environments,
     }
 
 

@@ -174,7 +174,7 @@ def test_an_index_entry_is_read_back_whatever_the_project_is_called(
     """The second call reads the name the first remembered (no sha256sum again), also for a
     project named like an option, and that name is depot.env_name's."""
     script = (
-        '_uvmod_key="" _uvmod_root=/w/$1; _uvmod_key_dir_name; _uvmod_identity;'
+        '_uvmod_key="" _uvmod_root=/w/$1; _uvmod_key_dir_name; _uvmod_node; _uvmod_identity;'
         " _uvmod_depot_name; first=$_uvmod_name\n"
         "_uvmod_new_name() { _uvmod_name=recomputed; }\n"
         '_uvmod_depot_name; printf "%s\\0" "$first" "$_uvmod_name"\n'

@@ -185,7 +185,7 @@ def test_an_index_entry_is_read_back_whatever_the_project_is_called(
         check=True,
         env={"PATH": "/usr/bin:/bin"},
     ).stdout.split(b"\0")[:-1]
-    want = depot.env_name(f"/w/{project}", "")
+    want = depot.env_name(f"/w/{project}", "", node())  # phases(): _uvmod_arch=generic
     assert [x.decode() for x in out] == [want, want]
     assert not want.startswith(("-", "."))
 

@@ -190,6 +190,9 @@ def make_depot(
     for n in range(envs):
         project = projects_root / f"group{n % 20:02d}" / f"project{n:05d}"
         project.mkdir(parents=True)
+        # What a group directory holds besides projects: a project deleted from it is then gone,
+        # not unreachable (docs/design.md#gone-or-unreachable).
+        (project.parent / "data").mkdir(exist_ok=True)
         (project / "pyproject.toml").write_text(f'[project]\nname = "p{n}"\nversion = "0"\n')
         name = depot.env_name(str(project), key)
         env = path / name

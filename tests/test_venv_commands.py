@@ -95,9 +95,9 @@ def test_gc_removes_environments_of_gone_projects_only(
     assert states == {
         "alive-0000000000000001": ("ok", "present"),
         "gone-0000000000000002": ("ok", "gone"),
-        "far-0000000000000003": ("ok", "unknown"),
+        "far-0000000000000003": ("ok", "unreachable"),
         "anon-0000000000000004": ("unmarked", ""),
-        "mnt-0000000000000006": ("ok", "unknown"),
+        "mnt-0000000000000006": ("ok", "unreachable"),
         "old-0000000000000005.123": ("trash", "present"),
     }
 
@@ -307,6 +307,8 @@ def test_piped_list_is_never_wrapped_and_json_is_stable(
         "last_used",
         "state",
         "project_from",
+        "project_reason",
+        "owner",
         "arch",
         "machine",
         "project_exists",

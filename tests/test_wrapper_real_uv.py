@@ -125,6 +125,9 @@ def test_two_similar_projects_list_and_gc(site: Site) -> None:
 
     import shutil
 
+    # W/a keeps another directory: its filesystem is visibly there, so b_c is gone (an emptied
+    # directory looks like an unmounted mount point: docs/design.md#gone-or-unreachable).
+    (site.tmp / "W" / "a" / "notes").mkdir()
     shutil.rmtree(site.tmp / "W" / "a" / "b_c")
     dry = site.run(uvmod("venv", "gc")).stdout
     assert f"would remove {site.expected_env(one)}" in dry
@@ -165,6 +168,7 @@ def test_a_recreated_environment_knows_its_project_and_gc_takes_it(site: Site) -
     (entry,) = json.loads(site.run("uvmod venv list --json").stdout)["environments"]
     assert (entry["path"], entry["project"]) == (str(venv), str(proj))
     assert (entry["state"], entry["project_from"]) == ("ok", "index")
+    (proj.parent / "other").mkdir()  # WORK is visibly mounted: docs/design.md#gone-or-unreachable
     shutil.rmtree(proj)
     result = site.run("uvmod venv gc --yes")
     assert f"removed {venv} (project {proj} is gone)" in result.stdout

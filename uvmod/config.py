@@ -43,6 +43,26 @@ _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 # (uvmod/archdetect.py, X86_64_LEVELS).
 _FLAG = re.compile(r"[a-z0-9_.]+|x86-64-v[234]")
 _MACHINE = re.compile(r"[a-z0-9_]+")
+# A family NAME becomes part of a variable name, LMOD_FAMILY_<NAME> and MODULES_FAMILY_<NAME>,
+# that the wrapper reads in sh: `mpi.x` made every uv call fail with "Bad substitution", and
+# `gpu+cuda` read ${LMOD_FAMILY_GPU+CUDA}, i.e. LMOD_FAMILY_GPU. Environment Modules 5 refuses
+# the same names ("Invalid family name", modulecmd.tcl's `family`).
+_FAMILY = re.compile(r"[A-Za-z0-9_]+")
+# Names that become one file or directory name of the tree or the depot (modulefiles/<name>/
+# <version>.lua, etc/<arch>/, wheelhouse directories, keys): NAME_MAX is 255 bytes on Linux
+# filesystems, and the longest suffix added is short, so 200 leaves room without a traceback.
+NAME_MAX_CHARS = 200
+# Variables the key variable must not be: the module's own and those sh or the module tools
+# give a meaning of their own (the wrapper assigns the key variable on every uv call).
+RESERVED_VARIABLES = frozenset(
+    {
+        "PATH", "HOME", "IFS", "PWD", "OLDPWD", "ENV", "CDPATH", "SHELL", "USER", "LOGNAME",
+        "PS1", "PS2", "PS4", "OPTIND", "OPTARG", "LINENO", "PPID", "LANG", "TMPDIR", "TERM",
+        "MODULEPATH", "LOADEDMODULES", "XDG_CONFIG_DIRS", "VIRTUAL_ENV", "LD_LIBRARY_PATH",
+        "LD_PRELOAD",
+    }
+)  # fmt: skip
+RESERVED_PREFIXES = ("UV_", "UVMOD_", "LMOD_", "MODULES_", "_ModuleTable", "__MODULES_", "LC_")
 # PEP 508 names; uv normalises them, we keep them as written.
 _PACKAGE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
@@ -62,9 +82,31 @@ def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
         _no_control(value)
         if not pattern.fullmatch(value):
             raise ValueError(f"{value!r} is not {what}")
+        _not_too_long(value)
         return value
 
     return AfterValidator(check)
+
+
+def _not_too_long(value: str) -> str:
+    if len(value) > NAME_MAX_CHARS:
+        raise ValueError(
+            f"{value[:20]!r}... is {len(value)} characters long; it names a file or directory "
+            f"(at most 255 bytes), so at most {NAME_MAX_CHARS} are allowed"
+        )
+    return value
+
+
+def _key_variable(value: str) -> str:
+    """The cache-key variable: a variable name (EnvName) that nothing else owns."""
+    if value in RESERVED_VARIABLES or (
+        value.startswith(RESERVED_PREFIXES) and value != "UVMOD_CACHE_KEY"
+    ):
+        raise ValueError(
+            f"{value!r} is a variable the shell, the module tools or uvmod set themselves; "
+            "choose a name of your own such as UVMOD_CACHE_KEY"
+        )
+    return value
 
 
 def _absolute_path(value: str) -> str:
@@ -122,6 +164,8 @@ def _relative_dir(value: str) -> str:
             f"{value!r} is not a directory name relative to wheelhouse.root "
             "(letters, digits, '._+-' and '/', no '..')"
         )
+    for part in parts:
+        _not_too_long(part)
     return value
 
 
@@ -150,6 +194,15 @@ OwnModuleName = Annotated[
     ),
 ]
 EnvName = Annotated[str, _matching(_ENV_NAME, "an environment variable name")]
+KeyVariable = Annotated[EnvName, AfterValidator(_key_variable)]
+FamilyName = Annotated[
+    str,
+    _matching(
+        _FAMILY,
+        "a family name sh and Lua can carry (letters, digits, '_': it becomes part of the "
+        "variable LMOD_FAMILY_<NAME>)",
+    ),
+]
 ArchName = Annotated[str, _matching(_DIR_NAME, "an architecture name (letters, digits, '._+-')")]
 CpuFlag = Annotated[
     str,
@@ -385,18 +438,22 @@ class CacheKeySection(_Section):
     holding a family of `families`, sorted, joined with `,`. Set a list to `[]` to switch that
     part off; `packages = []` switches per-key builds off altogether."""
 
-    variable: EnvName = _key(
-        "UVMOD_CACHE_KEY", kind="variable name", meaning="the variable holding the key"
+    variable: KeyVariable = _key(
+        "UVMOD_CACHE_KEY",
+        kind="variable name",
+        meaning="the variable holding the key; not one the shell, the module tools or uvmod "
+        "set (`PATH`, `IFS`, `UV_*`, `LMOD_*`, ...)",
     )
     modules: list[ModuleName] = _key(
         kind="list of module names",
         meaning="loaded modules with these names enter the key",
         factory=lambda: list(DEFAULT_KEY_MODULES),
     )
-    families: list[ModuleName] = _key(
+    families: list[FamilyName] = _key(
         kind="list of family names",
         meaning="loaded members of these families (Lmod `family()`, Environment Modules "
-        "`family`) enter the key",
+        "`family`) enter the key; letters, digits and `_`, as the family becomes part of the "
+        "variable `LMOD_FAMILY_<NAME>`",
         factory=lambda: ["mpi"],
     )
     packages: list[PackageName] = _key(
@@ -573,6 +630,46 @@ def parse_config(text: str, source: str) -> SiteConfig:
         return SiteConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(*_messages(source, exc)) from None
+
+
+# What a module-tree prefix may not hold, and why: it reaches MODULEPATH, PATH and
+# XDG_CONFIG_DIRS (entries separated by ':'), the Lua and Tcl modulefiles and the wrapper's sh.
+# Lmod 8.6/8.7 load a tree under any other printable name; Environment Modules 5.2 and 5.5
+# read these characters in a MODULEPATH entry as glob patterns or substitutions and then do not
+# find the module ("Unable to locate a modulefile"; 5.5 also for '<'), tests/test_injection.py.
+PREFIX_FORBIDDEN = {
+    ":": "':' separates the entries of MODULEPATH, PATH and XDG_CONFIG_DIRS",
+    **dict.fromkeys(
+        "[]{}\\$<>",
+        "Environment Modules reads '[]{}\\$<>' in a MODULEPATH entry as patterns or "
+        "substitutions and cannot find the module there",
+    ),
+}
+NAME_MAX_BYTES = 255
+
+
+def check_prefix(value: str, option: str = "--prefix") -> str:
+    """A tree prefix every module tool can load from, or a located ConfigError (exit 2)."""
+    problem = ""
+    bad = _CONTROL.search(value)
+    if bad:
+        problem = f"contains the control character {bad.group()!r}"
+    elif not value.startswith("/"):
+        problem = "is not an absolute path"
+    else:
+        forbidden = next((c for c in value if c in PREFIX_FORBIDDEN), None)
+        long_part = next(
+            (p for p in value.split("/") if len(p.encode("utf-8", "surrogateescape")) > 255),
+            None,
+        )
+        if forbidden is not None:
+            problem = f"holds {forbidden!r}: {PREFIX_FORBIDDEN[forbidden]}"
+        elif long_part is not None:
+            problem = f"has a component longer than {NAME_MAX_BYTES} bytes ({long_part[:20]!r}...)"
+    if problem:
+        shown = repr(value) if len(value) <= 80 else repr(value[:77]) + "..."
+        raise ConfigError(f"{option}: {shown} {problem}")
+    return value
 
 
 def load_config(path: Path | None) -> SiteConfig:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from uvmod import pathexpr
+from uvmod import pathexpr, trust
 from uvmod.cachekey import effective_key
 from uvmod.config import SiteConfig
 from uvmod.errors import UvmodError
@@ -459,33 +459,30 @@ class UntrustedDepot(UvmodError):
 def _unsafe_reason(
     path: str, info: os.stat_result, is_depot: bool, uid: int, module: str
 ) -> tuple[str, str] | None:
-    """The wrapper's _uvmod_unsafe_path: why `path` makes the depot unsafe, and the fix."""
+    """The wrapper's _uvmod_unsafe_path: why `path` makes the depot unsafe, and the fix. The
+    rule is uvmod/trust.py's; only the words are the wrapper's (its sh twin prints the same)."""
+    found = trust.unsafe_entry(path, info, top=is_depot, uid=uid, root_may_own=False)
+    if found is None:
+        return None
     mode = f"{info.st_mode & 0o7777:o}"
-    open_to_others = info.st_mode & 0o022
     own = f"export {DEPOT_VARIABLE}=<a directory only you can write> after loading {module}"
     if is_depot:
-        if info.st_uid != uid:
+        if found.kind == "owner":
             return (
                 f"it belongs to another user (uid {info.st_uid})",
                 f"{own}, or ask your administrator to put paths.venv_depot under a directory "
                 "of each user's",
             )
-        if open_to_others:
-            return f"it is writable by other users (mode {mode})", f"chmod go-w {path}"
-        return None
-    if info.st_uid not in (uid, 0):
+        return f"it is writable by other users (mode {mode})", f"chmod go-w {path}"
+    if found.kind == "owner":
         return (
             f"the directory {path} above it belongs to another user (uid {info.st_uid})",
             f"{own}, or ask your administrator to change paths.venv_depot",
         )
-    if open_to_others and not info.st_mode & stat.S_ISVTX:
-        why = (
-            f"the directory {path} above it is writable by other users (mode {mode}) and not sticky"
-        )
-        if info.st_uid == uid:
-            return why, f"chmod go-w {path}"
-        return why, f"{own}, or ask your administrator to chmod +t {path}"
-    return None
+    why = f"the directory {path} above it is writable by other users (mode {mode}) and not sticky"
+    if info.st_uid == uid:
+        return why, f"chmod go-w {path}"
+    return why, f"{own}, or ask your administrator to chmod +t {path}"
 
 
 def _routes(depot_path: Path) -> list[tuple[str, bool]]:

@@ -36,6 +36,7 @@ from typing import Any
 
 from uvmod import depot
 from uvmod.scansummary import Contents, Stamp, Summaries
+from uvmod.trust import owner_name
 
 PYVENV_CFG = "pyvenv.cfg"
 PYTHON = "bin/python"
@@ -242,11 +243,14 @@ class Located:
     path: Path
     summary: str  # its name among the remembered scans (scansummary.py)
     project: Path | None
-    project_state: str  # "present", "gone", "unknown" (filesystem not there), "" (no project)
+    project_state: str  # "present", "gone", "unreachable" (see reach), "" (no project)
     key: str | None
     last_used: float | None
-    state: str  # "ok" (so far), "damaged" (back-pointer purged), "unmarked", "trash"
+    # "ok" (so far), "damaged" (back-pointer purged), "unmarked", "trash", "foreign"
+    state: str
     project_from: str | None  # "marker", "index" or None (unmarked)
+    project_reason: str = ""  # why the project is gone or unreachable (reach)
+    owner: str | None = None  # the user owning a foreign entry
     node: depot.Node | None = None  # the node type it was made for, when known
 
 
@@ -262,8 +266,10 @@ class Entry:
     files: int
     missing_files: int  # listed in a RECORD of site-packages but not on disk
     last_used: float | None
-    state: str  # "ok", "damaged", "unmarked" (no project known), "trash"
+    state: str  # "ok", "damaged", "unmarked" (no project known), "trash", "foreign"
     project_from: str | None = None
+    project_reason: str = ""
+    owner: str | None = None  # another user's entry in a shared depot: never read nor removed
     node: depot.Node | None = None  # the node type it was made for, when known
 
     def as_json(self) -> dict[str, Any]:
@@ -282,36 +288,76 @@ class Entry:
         return data
 
 
-def project_state(project: Path) -> str:
-    """'gone' only when the filesystem holding it is visibly there: an unmounted $WORK on this
-    node must not make gc delete every environment. An unmounted mount point is an empty
-    directory, so the nearest existing ancestor must be below / and either hold something or be
-    the project's own parent (the user removed the last project in it) below the top level."""
+@dataclass(frozen=True)
+class Reach:
+    """Whether a project is there, and why uvmod says so: `state` is "present", "gone" or
+    "unreachable"; `reason` says what was seen (empty when present)."""
+
+    state: str
+    reason: str = ""
+
+
+def reach(project: Path) -> Reach:
+    """'gone' only when the filesystem that held the project is visibly here and the project is
+    not (docs/design.md#gone-or-unreachable): a $WORK not mounted on this node must not make gc
+    delete every environment of it. The nearest existing ancestor is what decides:
+
+    - none below / (the top-level directory of a mount is missing): unreachable;
+    - a mount point (another device than its parent) with nothing below: a filesystem mounted
+      empty, or an automount that did not come up: unreachable;
+    - a directory holding no directory (nothing, or only files): what an unmounted mount point
+      looks like, bare or with the stub file sites leave in it: unreachable. This also keeps the
+      environment of the last project removed from a directory: kept, listed, never deleted;
+    - a directory holding directories, on the device of its parent: the filesystem is here and
+      the project is not: gone.
+
+    Anything that cannot be looked at (permissions, a hung or failing mount) is unreachable."""
     try:
         if stat.S_ISREG(os.stat(f"{project}/pyproject.toml").st_mode):
-            return "present"
+            return Reach("present")
     except (FileNotFoundError, NotADirectoryError):
         pass
-    except OSError:  # not allowed to look (permissions, a hung mount): never "gone"
-        return "unknown"
-    try:
-        for ancestor in project.parents:
-            if ancestor == Path("/"):
-                return "unknown"
-            if ancestor.is_dir():
-                if any(ancestor.iterdir()):
-                    return "gone"
-                own_parent = ancestor == project.parent and ancestor.parent != Path("/")
-                return "gone" if own_parent else "unknown"
-    except OSError:
-        pass
-    return "unknown"
+    except OSError as exc:
+        return Reach("unreachable", f"cannot look at {project}: {exc.strerror or exc}")
+    for ancestor in project.parents:
+        if ancestor == Path("/"):
+            return Reach("unreachable", f"no directory of {project} exists below /")
+        try:
+            info = os.stat(ancestor)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as exc:
+            return Reach("unreachable", f"cannot look at {ancestor}: {exc.strerror or exc}")
+        if not stat.S_ISDIR(info.st_mode):
+            return Reach("unreachable", f"{ancestor} is not a directory")
+        try:
+            parent_device = os.stat(ancestor.parent).st_dev
+            with os.scandir(ancestor) as entries:
+                holds_directory = any(e.is_dir(follow_symlinks=False) for e in entries)
+        except OSError as exc:
+            return Reach("unreachable", f"cannot list {ancestor}: {exc.strerror or exc}")
+        if info.st_dev != parent_device and not holds_directory:
+            return Reach("unreachable", f"{ancestor} is a mount point with nothing below")
+        if not holds_directory:
+            return Reach(
+                "unreachable",
+                f"{ancestor} holds no directory (a filesystem not mounted here?)",
+            )
+        return Reach("gone", f"{ancestor} is here without it")
+    return Reach("unreachable", f"no directory of {project} exists below /")
+
+
+def project_state(project: Path) -> str:
+    """reach(project).state."""
+    return reach(project).state
 
 
 def removable(entry: Located | Entry) -> bool:
     """What `uvmod venv gc` removes and doctor calls orphaned: the damaged copies the wrapper
     moved to the trash, and environments whose project is gone (never an unattributed one,
-    nor one whose project's filesystem is not visible here)."""
+    nor one whose project's filesystem is not visible here, nor another user's)."""
+    if entry.state == "foreign":
+        return False
     return entry.state == "trash" or entry.project_state == "gone"
 
 
@@ -338,7 +384,32 @@ def _last_used(path: Path) -> float | None:
 IndexLookup = Callable[[str], depot.IndexEntry | None]
 
 
+def _foreign(path: Path, summary: str) -> Located | None:
+    """Another user's entry in a shared depot: listed with its owner, its back-pointer not
+    believed (its owner wrote it), never removed (docs/reliability.md#security-model)."""
+    try:
+        uid = os.lstat(path).st_uid
+    except OSError:
+        return None
+    if uid == os.geteuid():
+        return None
+    return Located(
+        path=path,
+        summary=summary,
+        project=None,
+        project_state="",
+        key=None,
+        last_used=None,
+        state="foreign",
+        project_from=None,
+        owner=owner_name(uid),
+    )
+
+
 def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLookup) -> Located:
+    foreign = _foreign(path, summary)
+    if foreign is not None:
+        return foreign
     marker = depot.read_marker(path)
     project, key, source, node = None, None, None, None
     indexed = index(name) if marker is None or marker.node is None else None
@@ -356,22 +427,28 @@ def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLoo
         state = "unmarked"
     else:
         state = "ok"
+    reached = reach(project) if project is not None else Reach("")
     return Located(
         path=path,
         summary=summary,
         project=project,
-        project_state=project_state(project) if project is not None else "",
+        project_state=reached.state,
         key=key,
         last_used=_last_used(path),
         state=state,
         project_from=source,
+        project_reason=reached.reason,
         node=node,
     )
 
 
-def _children(directory: Path) -> list[Path]:
-    """Real directories in `directory`, by name; symlinks are never followed out of the depot."""
+def _children(directory: Path, *, own: bool = False) -> list[Path]:
+    """Real directories in `directory`, by name; symlinks are never followed out of the depot.
+    `own`: `directory` is one of uvmod's inside the depot, and not followed either when it is a
+    link (a `.uvmod-trash` replaced by a link to `.` lists nothing)."""
     try:
+        if own and not stat.S_ISDIR(os.lstat(directory).st_mode):
+            return []
         with os.scandir(directory) as entries:
             names = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
     except OSError:
@@ -397,7 +474,7 @@ def locate_depot(depot_path: Path) -> list[Located]:
         for child in _children(depot_path)
         if not child.name.startswith(".")
     ]
-    for child in _children(depot_path / depot.TRASH):
+    for child in _children(depot_path / depot.TRASH, own=True):
         # Moved aside as <name>.<pid> (sh/uv-rare.sh, _uvmod_move_aside).
         name = child.name.rpartition(".")[0] or child.name
         found.append(_locate(child, "." + child.name, name, trash=True, index=lookup))
@@ -405,8 +482,12 @@ def locate_depot(depot_path: Path) -> list[Located]:
 
 
 def measure(located: Located, summaries: Summaries) -> Entry:
-    """`located` with its size, file count and missing files: remembered, else walked."""
-    known = summaries.get(located.summary, located.path, contents)
+    """`located` with its size, file count and missing files: remembered, else walked (not
+    another user's: nothing of theirs is read)."""
+    if located.state == "foreign":
+        known = Contents(0, 0, 0, ())
+    else:
+        known = summaries.get(located.summary, located.path, contents)
     state = located.state
     if state == "ok" and (known.missing or known.core_lost):
         state = "damaged"
@@ -421,6 +502,8 @@ def measure(located: Located, summaries: Summaries) -> Entry:
         last_used=located.last_used,
         state=state,
         project_from=located.project_from,
+        project_reason=located.project_reason,
+        owner=located.owner,
         node=located.node,
     )
 

@@ -4,6 +4,12 @@ Piped or redirected output (`uvmod venv list | grep`, a file attached to a ticke
 one row per line and names whole, so when the stream is not a terminal the width is unbounded
 (rich would otherwise assume 80 columns, or $COLUMNS, and fold paths in the middle). Colour is
 rich's own decision: none when not a terminal.
+
+Every value is printed as written. rich parses a str it prints for markup (`[bold]`, and a
+project path holding `[/]` stopped `venv list` with rich.errors.MarkupError) and emoji codes
+(`:smile:`); the one Console uvmod prints through (`console`) parses neither, so styling is
+given as `Text` styles (`text`), never spelled inside a string, and `shown` escapes control
+characters. tests/test_output_escaping.py checks that no other module makes a Console.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 UNBOUNDED = 1_000_000  # columns: no line uvmod prints comes near it
 
@@ -25,13 +32,23 @@ def is_terminal(out: TextIO) -> bool:
         return False
 
 
-def console(out: TextIO, width: int | None = None) -> Console:
-    """`width` forces a width (tests); None: the terminal's, unbounded when not a terminal."""
+def console(out: TextIO, width: int | None = None, *, soft_wrap: bool = False) -> Console:
+    """`width` forces a width (tests); None: the terminal's, unbounded when not a terminal.
+    No markup, emoji codes nor highlighting: what is printed is what the value holds."""
     from rich.console import Console
 
     if width is None and not is_terminal(out):
         width = UNBOUNDED
-    return Console(file=out, width=width, highlight=False)
+    return Console(
+        file=out, width=width, highlight=False, markup=False, emoji=False, soft_wrap=soft_wrap
+    )
+
+
+def text(value: object, style: str | None = None) -> Text:
+    """`value` as a rich Text, shown on one line (control characters escaped), in `style`."""
+    from rich.text import Text
+
+    return Text(shown(str(value)), style=style or "")
 
 
 def shown(value: str) -> str:

@@ -6,7 +6,7 @@ import shlex
 import sys
 from pathlib import Path, PurePosixPath
 
-from uvmod.config import DEFAULT_CONFIG_NAME, SiteConfig, load_config
+from uvmod.config import DEFAULT_CONFIG_NAME, SiteConfig, check_prefix, load_config
 from uvmod.errors import ConfigError
 from uvmod.layout import Layout
 from uvmod.plan import PlannedFile, plan_tree
@@ -115,6 +115,20 @@ def next_steps(layout: Layout, module: str) -> list[str]:
     ]
 
 
+PATH_MAX = 4096  # Linux, the terminating NUL included
+
+
+def _check_path_lengths(root: Path, files: list[PlannedFile], option: str) -> None:
+    """Every file of the tree must have a path Linux can open: a located error before anything
+    is written, rather than an OSError half-way."""
+    longest = max((root / planned.path for planned in files), key=lambda p: len(bytes(p)))
+    if len(bytes(longest)) >= PATH_MAX:
+        raise ConfigError(
+            f"{option}: {str(root)[:60]!r}... is too long: the tree's file {longest.name} would "
+            f"have a path of {len(bytes(longest))} bytes (Linux allows {PATH_MAX - 1})"
+        )
+
+
 def build_modulefiles(
     config_path: Path | None,
     prefix: Path,
@@ -129,6 +143,7 @@ def build_modulefiles(
     source = str(config_path) if config_path is not None else f"<embedded {DEFAULT_CONFIG_NAME}>"
     if not prefix.is_absolute():
         prefix = prefix.absolute()
+    check_prefix(str(prefix))
     real_uv = resolve_real_uv(config.module.uv, uv)
     program = resolve_uvmod(config.module.uvmod, uvmod)
     if program is not None and program != config.module.uvmod:
@@ -139,6 +154,7 @@ def build_modulefiles(
     missing = missing_wheelhouse_dirs(config, source)
     files = plan_tree(config, layout, real_uv.path, missing, uvmod_python=sys.executable)
     root = destdir if destdir is not None else prefix
+    _check_path_lengths(root, files, "--destdir" if destdir is not None else "--prefix")
     report = write_tree(root, files, check=check, owned=[layout.install_dir])
     if check:
         return _report_check(root, files, report)

@@ -39,21 +39,23 @@ _STYLE = {Status.OK: ("ok", "green"), Status.WARN: ("warn", "yellow"), Status.FA
 
 
 def render_table(ctx: Context, results: Sequence[Result], out: TextIO, width: int | None) -> None:
-    from rich.markup import escape
     from rich.table import Table
 
     console = output.console(out, width)
     where = f"project {ctx.project}" if ctx.project else "no project"
-    table = Table(title=escape(f"uvmod doctor ({where})"), show_lines=True)
+    table = Table(title=output.text(f"uvmod doctor ({where})"), show_lines=True)
     table.add_column("", no_wrap=True)
     table.add_column("check", no_wrap=True)
     table.add_column("finding and fix", overflow="fold")
     for result in results:
         label, colour = _STYLE[result.status]
-        text = escape(result.finding)
+        cell = output.text(result.finding)
         if result.fix:
-            text += f"\n[bold]fix:[/bold] {escape(result.fix)}"
-        table.add_row(f"[{colour}]{label}[/{colour}]", result.check, text)
+            cell.append("\n")
+            cell.append_text(output.text("fix:", "bold"))
+            cell.append(" ")
+            cell.append_text(output.text(result.fix))
+        table.add_row(output.text(label, colour), output.text(result.check), cell)
     console.print(table)
     failed = sum(r.status is Status.FAIL for r in results)
     warned = sum(r.status is Status.WARN for r in results)

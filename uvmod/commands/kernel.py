@@ -304,14 +304,19 @@ def list_kernels(environ: Mapping[str, str], prefix: Path | None, *, as_json: bo
         table.add_column(column)
     for k in kernels:
         table.add_row(
-            k.name,
-            k.display_name,
-            k.project,
-            " ".join([*k.modules, k.uv_module]),
-            ", ".join(k.problems) or "ok",
+            *map(
+                output.text,
+                (
+                    k.name,
+                    k.display_name,
+                    k.project,
+                    " ".join([*k.modules, k.uv_module]),
+                    ", ".join(k.problems) or "ok",
+                ),
+            )
         )
     out = output.console(sys.stdout)
-    out.print(f"uvmod kernels in {where}:")
+    out.print(output.text(f"uvmod kernels in {where}:"))
     out.print(table)
     return 0
 

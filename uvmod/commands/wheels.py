@@ -20,7 +20,7 @@ from packaging.markers import UndefinedComparison, UndefinedEnvironmentName
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from uvmod import __version__, pytarget, requirements
+from uvmod import __version__, output, pytarget, requirements
 from uvmod.config import SiteConfig
 from uvmod.errors import ConfigError, UvmodError
 from uvmod.moduledesc import ARCH_VARIABLE, HOME_VARIABLE
@@ -368,11 +368,7 @@ def build_report(
     )
 
 
-def _shown(value: str) -> str:
-    """A value as text on one line: control characters (a hostile file name) escaped."""
-    if value.isprintable():
-        return value
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in value)
+_shown = output.shown
 
 
 def _shown_row(values: list[str]) -> list[str]:
@@ -460,12 +456,11 @@ def _shows_requirements(query: Query, report: Report) -> bool:
 
 
 def render_text(report: Report, query: Query, out: TextIO) -> None:
-    from rich.console import Console
     from rich.text import Text
 
-    # soft_wrap: never wrap at 80 columns when the output is a pipe or a file; Text objects are
-    # never parsed for markup, so a file name holding "[red]" prints as written.
-    console = Console(file=out, soft_wrap=True, highlight=False, markup=False, emoji=False)
+    # soft_wrap: never wrap at 80 columns when the output is a pipe or a file; nothing is parsed
+    # for markup (uvmod/output.py), so a file name holding "[red]" prints as written.
+    console = output.console(out, soft_wrap=True)
     archs = ", ".join(report.archs)
     console.print(
         Text(

@@ -55,6 +55,9 @@ ACTIVE_ENV_DAMAGED = Problem("the activated environment is missing files")
 ACTIVE_ENV_GONE = Problem("the activated environment does not exist")
 ORPHANED_ENVS = Problem("environments of deleted projects take space")
 
+# Ownership and modes
+OPEN_TO_OTHERS = Problem("another user could write what uv reads or runs")
+
 # Scratch purge
 ENVS_AT_RISK = Problem("environments not used within the purge age")
 CACHE_AT_RISK = Problem("cache entries not used within the purge age")

@@ -13,6 +13,7 @@ the module of its topic:
 | keys.py, linked.py | the MPI/CUDA key is current; what was built and what it links match it |
 | env_damage.py | the project's and the activated environment are whole |
 | orphans.py | environments of deleted projects |
+| ownership.py | nobody else can write the depot, the cache or uv's configuration |
 | purge.py, cache_damage.py | what the scratch purge will take, and what it took from the cache |
 | manylinux.py | with `manylinux = false`: the environments in use refuse manylinux wheels |
 | constraints.py | the project's uv.lock keeps to the site constraints |
@@ -42,6 +43,7 @@ from uvmod.doctor import (
     module_packages,
     nodes,
     orphans,
+    ownership,
     purge,
     settings,
     wheelhouse,
@@ -87,6 +89,7 @@ CHECKS: tuple[Check, ...] = (
     Check("pipstack.manylinux", manylinux.check_manylinux),
     Check("constraints.locked", constraints.check_locked_constraints),
     Check("modules.packages", module_packages.check_module_packages),
+    Check("ownership.modes", ownership.check_ownership),
 )
 
 

@@ -139,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     real_uv = args.uv or str(Path(sys.executable).parent / "uv")
     from uvmod import depot
+    from uvmod.archdetect import detect
     from uvmod.commands.kernel import InstallRequest, install
+    from uvmod.config import parse_config
+    from uvmod.moduledesc import arch_detection
 
     with tempfile.TemporaryDirectory(prefix="uvmod-kernel-bench-") as tmp_text:
         root = Path(tmp_text)
@@ -169,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         scratch = root / "scratch"
         env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "SCRATCH": str(scratch)}
         log = root / "kernel.log"
-        venv = scratch / "uv-venvs" / depot.env_name(project, "")
+        # The node type the kernel's `module load uv-hpc` detects here (default site rules).
+        found = detect(arch_detection(parse_config("", "site.toml")), env)
+        node = depot.Node(found.arch, found.machine)
+        venv = scratch / "uv-venvs" / depot.env_name(project, "", node)
         _start("nb", env, log)  # creates the environment, warms the page cache
         baseline = root / "jupyter" / "kernels" / "plain"
         baseline.mkdir()

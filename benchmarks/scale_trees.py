@@ -203,7 +203,7 @@ def make_depot(
             _install(env, dist, byte_code)
         depot.write_marker(env, project, key)
         _write(str(env / depot.LAST_USED), b"")
-        index = path / depot.INDEX / f"k-{key.replace('/', '@')}{project}"
+        index = Path(os.fsdecode(depot.index_entry(path, str(project), key))).parent
         index.mkdir(parents=True)
         _write(str(index / depot.INDEX_NAME), (name + "\n").encode())
         made.append(env)

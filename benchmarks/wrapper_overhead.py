@@ -148,6 +148,8 @@ def run_cases(real_uv: str, quick: bool, config: str | None = None) -> list[Resu
             "UV_CACHE_DIR": str(tmp / "cache"),
             "UVMOD_VENV_DEPOT": str(tmp / "depot"),
             "UVMOD_ARCH": "generic",
+            # The module exports the machine type at load: the wrapper forks no `uname -m`.
+            "UVMOD_MACHINE": platform.machine(),
             "UVMOD_HOME": str(prefix / "uv-hpc" / "1.0"),
             "XDG_CONFIG_DIRS": str(prefix / "uv-hpc" / "1.0" / "etc" / "generic"),
             "UV_PYTHON": sys.executable,
@@ -170,8 +172,9 @@ def run_cases(real_uv: str, quick: bool, config: str | None = None) -> list[Resu
         for env in (module_env, keyed_env):
             for _ in range(2):  # the second call writes the back-pointer
                 subprocess.run([wrapper, "sync", "-q"], env=env, cwd=project, check=True)
-        plain_venv = str(tmp / "depot" / depot.env_name(root))
-        keyed_venv = str(tmp / "depot" / depot.env_name(root, key))
+        node = depot.current_node(module_env)
+        plain_venv = str(tmp / "depot" / depot.env_name(root, "", node))
+        keyed_venv = str(tmp / "depot" / depot.env_name(root, key, node))
         (key_dir,) = (tmp / "depot" / depot.CONFIG).glob("*/generic/k-*")
         run = ["run", "python", "-c", "pass"]
         cases = [

@@ -44,14 +44,15 @@ local function expand(parts, arch, what)
   return table.concat(out)
 end
 
--- The set of flags on the first "flags" line of a cpuinfo file (all cores list the same flags;
--- reading one line keeps a 128-core dump cheap). nil when the file cannot be read.
+-- The set of CPU features on the first "flags" (x86-64) or "Features" (aarch64) line of a
+-- cpuinfo file (all cores list the same; reading one line keeps a 128-core dump cheap). nil when
+-- the file cannot be read or has no such line.
 local function cpu_flags(path)
   local f = io.open(path, "r")
   if f == nil then return nil end
   local flags = nil
   for line in f:lines() do
-    local list = line:match("^flags%s*:%s*(.*)$")
+    local list = line:match("^[Ff]lags%s*:%s*(.*)$") or line:match("^Features%s*:%s*(.*)$")
     if list then
       flags = {}
       for flag in list:gmatch("%S+") do flags[flag] = true end
@@ -60,6 +61,20 @@ local function cpu_flags(path)
   end
   f:close()
   return flags
+end
+
+-- The machine type (`uname -m`): the override variable (tests, or a site whose kernel reports
+-- another), else /proc/sys/kernel/arch (Linux 6.1 and later: no process), else `uname -m`.
+local function machine_type()
+  local value = os.getenv(site.arch.machine_override_variable)
+  if value ~= nil and value ~= "" then return trim(value) end
+  local f = io.open("/proc/sys/kernel/arch", "r")
+  if f ~= nil then
+    value = f:read("*l")
+    f:close()
+    if value ~= nil and value ~= "" then return trim(value) end
+  end
+  return trim(capture("uname -m") or "")
 end
 
 local function known_arch(name)
@@ -74,9 +89,10 @@ local function say(text)
   if mode() == "load" then LmodMessage(site.name .. ": " .. text) end
 end
 
--- An override variable first (RSNT_ARCH on the Alliance clusters), then cpuinfo flags,
--- then the last (least capable) architecture.
-local function detect_arch()
+-- An override variable first (RSNT_ARCH on the Alliance clusters), then the first rule whose
+-- machine type (if it names one) and cpuinfo flags all match, then the last (least capable)
+-- architecture (docs/design.md#node-types).
+local function detect_arch(machine)
   local fallback = site.arch.rules[#site.arch.rules].arch
   for _, var in ipairs(site.arch.override_variables) do
     local value = os.getenv(var)
@@ -94,9 +110,10 @@ local function detect_arch()
     return fallback
   end
   for _, rule in ipairs(site.arch.rules) do
-    local ok = true
+    local ok = rule.machine == "" or rule.machine == machine
     for _, flag in ipairs(rule.flags) do
-      if not flags[flag] then ok = false; break end
+      if not ok then break end
+      if not flags[flag] then ok = false end
     end
     if ok then return rule.arch end
   end
@@ -128,8 +145,17 @@ end
 
 -- On unload, remove exactly what load added even if the override or cpuinfo changed since.
 local arch = nil
-if mode() == "unload" then arch = os.getenv(site.arch.variable) end
-if (arch == nil or arch == "") and not spider then arch = detect_arch() end
+local machine = nil
+if mode() == "unload" then
+  arch = os.getenv(site.arch.variable)
+  machine = os.getenv(site.arch.machine_variable)
+end
+if not spider then
+  if machine == nil or machine == "" then machine = machine_type() end
+  if arch == nil or arch == "" then arch = detect_arch(machine) end
+  -- For the wrapper's environment identity, read once here rather than forked on every call.
+  setenv(site.arch.machine_variable, machine)
+end
 
 for _, action in ipairs(site.actions) do
   if not spider or is_literal(action.value) then

@@ -61,6 +61,7 @@ _uvmod_read_environment() {
     "_uvmod_dry=\${$UVMOD_DRY_RUN_VARIABLE-}"
   # What the dry run reports, set by later phases (never inherited from the environment).
   _uvmod_stale='' _uvmod_cmd='' _uvmod_config='' _uvmod_root='' _uvmod_env='' _uvmod_state=''
+  _uvmod_machine=''
   _uvmod_trusted=''
 }
 
@@ -116,6 +117,7 @@ _uvmod_tool_link_mode() { _uvmod_rare && _uvmod_tool_link_mode "$@"; }
 _uvmod_new_name() { _uvmod_rare && _uvmod_new_name "$@"; }
 _uvmod_mark_environment() { _uvmod_rare && _uvmod_mark_environment "$@"; }
 _uvmod_move_aside() { _uvmod_rare && _uvmod_move_aside "$@"; }
+_uvmod_lock_notice() { _uvmod_rare && _uvmod_lock_notice "$@"; }
 _uvmod_refuse_manylinux() { _uvmod_rare && _uvmod_refuse_manylinux "$@"; }
 _uvmod_create_refusing() { _uvmod_rare && _uvmod_create_refusing "$@"; }
 _uvmod_venv_refusing() { _uvmod_rare && _uvmod_venv_refusing "$@"; }
@@ -343,19 +345,40 @@ _uvmod_project_root() {
   [ -n "$_uvmod_root" ] || _uvmod_root=/
 }
 
+# --- The node type (docs/design.md#node-types) ---------------------------------------------
+# The arch the module detected and the machine type, which the module exports at load time so
+# that no call forks `uname -m` (one fork without the module). Both reach a path: a value
+# holding other characters than letters, digits and UVMOD_NODE_PUNCTUATION is refused.
+# Sets _uvmod_machine and _uvmod_node_dir (n-<machine>@<arch>); returns 1 to refuse.
+_uvmod_node() {
+  eval "_uvmod_machine=\${$UVMOD_MACHINE_VARIABLE-}"
+  [ -n "$_uvmod_machine" ] || _uvmod_machine=$(uname -m 2>/dev/null) || _uvmod_machine=
+  case $_uvmod_arch$_uvmod_machine in
+    *[!A-Za-z0-9$UVMOD_NODE_PUNCTUATION]*)
+      _uvmod_say "\$$UVMOD_ARCH_VARIABLE='$_uvmod_arch' or the machine type" \
+        "'$_uvmod_machine' holds characters other than letters, digits and" \
+        "'$UVMOD_NODE_PUNCTUATION'; refusing to run uv with it. Reload $UVMOD_MODULE."
+      return 1 ;;
+  esac
+  _uvmod_node_dir=$UVMOD_NODE_DIR_PREFIX$_uvmod_machine$UVMOD_NODE_SEPARATOR$_uvmod_arch
+}
+
 # --- The environment's identity (docs/design.md#environment-depot) -------------------------
-# What tells one project environment from another: the key and the project's real path. Sets
-# _uvmod_identity, the text its depot name is a hash of (one line each: the key has no newline,
-# so the framing is one-to-one even for a path with one; the hash adds the last newline), and
-# _uvmod_index_entry, the file of the wrapper's index that remembers that name,
-# <depot>/.uvmod-index/k-<key><root>/.uvmod-name, which mirrors the project path.
-# uvmod/depot.py (identity, index_entry) is the Python twin.
+# What tells one project environment from another: the key, the node type (arch and machine,
+# docs/design.md#node-types) and the project's real path. Sets _uvmod_identity, the text its
+# depot name is a hash of (one line each: only the path may hold a newline, and it is last, so
+# the framing is one-to-one; the hash adds the last newline), and _uvmod_index_entry, the file
+# of the wrapper's index that remembers that name,
+# <depot>/.uvmod-index/n-<machine>@<arch>/k-<key><root>/.uvmod-name, which mirrors the project
+# path. uvmod/depot.py (identity, index_entry) is the Python twin.
 _uvmod_identity() {
   _uvmod_identity="$UVMOD_DEPOT_TAG
 $_uvmod_key
+$_uvmod_arch
+$_uvmod_machine
 $_uvmod_root"
-  _uvmod_index_entry=$_uvmod_depot/$UVMOD_DEPOT_INDEX/$_uvmod_key_dir${_uvmod_root%/}
-  _uvmod_index_entry=$_uvmod_index_entry/$UVMOD_DEPOT_INDEX_NAME
+  _uvmod_index_entry=$_uvmod_depot/$UVMOD_DEPOT_INDEX/$_uvmod_node_dir/$_uvmod_key_dir
+  _uvmod_index_entry=$_uvmod_index_entry${_uvmod_root%/}/$UVMOD_DEPOT_INDEX_NAME
 }
 
 # --- The depot name: <readable>-<16 hex of sha256(identity)> -------------------------------

@@ -15,6 +15,7 @@
 #   _uvmod_discovery_start    _uvmod_start
 #   _uvmod_project_root       _uvmod_root
 #   _uvmod_trust_depot        _uvmod_trusted (also called by _uvmod_per_key_config)
+#   _uvmod_node               _uvmod_machine, _uvmod_node_dir
 #   _uvmod_identity           _uvmod_identity, _uvmod_index_entry
 #   _uvmod_depot_name         _uvmod_name
 #   _uvmod_own_environment    _uvmod_env
@@ -45,10 +46,15 @@ fi
 _uvmod_discovery_start || _uvmod_exec "$@"
 _uvmod_project_root || _uvmod_exec "$@"
 _uvmod_trust_depot || exit 2
+_uvmod_node || exit 2
 _uvmod_identity
 _uvmod_depot_name || _uvmod_exec "$@"
 _uvmod_own_environment || exit 2
 # Inside a job, the job's node-local environment instead of the depot's, when chosen.
 _uvmod_job_local || _uvmod_check_environment
+# A project's first call on this node type: say so if its uv.lock names another type's wheels.
+# shellcheck disable=SC2154 # _uvmod_state: set by _uvmod_check_environment (sh/uv-phases.sh)
+[ "$_uvmod_state" != absent ] || [ -n "$_uvmod_dry" ] || [ ! -f "${_uvmod_root%/}/uv.lock" ] ||
+  _uvmod_lock_notice
 _uvmod_use_environment
 _uvmod_exec "$@"

@@ -75,9 +75,10 @@ proc ::uvmod::expand {parts arch what} {
     return $out
 }
 
-# The flags on the first "flags" line of a cpuinfo file, stored in the variable named
-# `flagsVar` as a dict used as a set (all cores list the same flags; reading one line keeps a
-# 128-core dump cheap). Returns 0 when the file cannot be read or has no flags line.
+# The CPU features on the first "flags" (x86-64) or "Features" (aarch64) line of a cpuinfo
+# file, stored in the variable named `flagsVar` as a dict used as a set (all cores list the
+# same; reading one line keeps a 128-core dump cheap). Returns 0 when the file cannot be read or
+# has no such line.
 proc ::uvmod::cpu_flags {path flagsVar} {
     upvar 1 $flagsVar flags
     if {[catch {open $path r} channel]} {
@@ -85,7 +86,7 @@ proc ::uvmod::cpu_flags {path flagsVar} {
     }
     set found 0
     while {[gets $channel line] >= 0} {
-        if {[regexp {^flags\s*:\s*(.*)$} $line -> list]} {
+        if {[regexp {^(?:[Ff]lags|Features)\s*:\s*(.*)$} $line -> list]} {
             set flags [dict create]
             foreach flag [regexp -all -inline {\S+} $list] {
                 dict set flags $flag 1
@@ -98,6 +99,16 @@ proc ::uvmod::cpu_flags {path flagsVar} {
     return $found
 }
 
+# The machine type (`uname -m`): the override variable (tests, or a site whose kernel reports
+# another), else Tcl's own uname(2) result, which forks nothing.
+proc ::uvmod::machine_type {} {
+    set value [string trim [getenv [dict get $::uvmod_site arch machine_override_variable]]]
+    if {$value ne ""} {
+        return $value
+    }
+    return $::tcl_platform(machine)
+}
+
 proc ::uvmod::known_arch {name} {
     foreach rule [dict get $::uvmod_site arch rules] {
         if {[dict get $rule arch] eq $name} {
@@ -107,9 +118,10 @@ proc ::uvmod::known_arch {name} {
     return 0
 }
 
-# An override variable first (RSNT_ARCH on the Alliance clusters), then cpuinfo flags, then the
-# last (least capable) architecture.
-proc ::uvmod::detect_arch {} {
+# An override variable first (RSNT_ARCH on the Alliance clusters), then the first rule whose
+# machine type (if it names one) and cpuinfo flags all match, then the last (least capable)
+# architecture (docs/design.md#node-types).
+proc ::uvmod::detect_arch {machine} {
     set spec [dict get $::uvmod_site arch]
     set fallback [dict get [lindex [dict get $spec rules] end] arch]
     foreach var [dict get $spec override_variables] {
@@ -135,11 +147,13 @@ proc ::uvmod::detect_arch {} {
         return $fallback
     }
     foreach rule [dict get $spec rules] {
-        set ok 1
+        set ok [expr {[dict get $rule machine] eq "" || [dict get $rule machine] eq $machine}]
         foreach flag [dict get $rule flags] {
+            if {!$ok} {
+                break
+            }
             if {![dict exists $flags $flag]} {
                 set ok 0
-                break
             }
         }
         if {$ok} {
@@ -245,11 +259,20 @@ conflict [dict get $uvmod_site name]
 
 # On unload, remove exactly what load added even if the override or cpuinfo changed since.
 set uvmod_arch ""
+set uvmod_machine ""
 if {[::uvmod::unloading]} {
     set uvmod_arch [::uvmod::getenv [dict get $uvmod_site arch variable]]
+    set uvmod_machine [::uvmod::getenv [dict get $uvmod_site arch machine_variable]]
 }
-if {$uvmod_arch eq "" && ![::uvmod::declarations_only]} {
-    set uvmod_arch [::uvmod::detect_arch]
+if {![::uvmod::declarations_only]} {
+    if {$uvmod_machine eq ""} {
+        set uvmod_machine [::uvmod::machine_type]
+    }
+    if {$uvmod_arch eq ""} {
+        set uvmod_arch [::uvmod::detect_arch $uvmod_machine]
+    }
+    # For the wrapper's environment identity, read once here rather than forked on every call.
+    setenv [dict get $uvmod_site arch machine_variable] $uvmod_machine
 }
 
 if {![::uvmod::declarations_only] && [catch {

@@ -96,7 +96,9 @@ def _group_writable_inside_an_environment(d: Path, u: TwoUsers) -> None:
 
 
 def _group_writable_index_entry(d: Path, u: TwoUsers) -> None:
-    key = _dir(_dir(d / depot.INDEX, u.victim, 0o700) / "k-", u.victim, 0o700)
+    index = _dir(d / depot.INDEX, u.victim, 0o700)
+    node = _dir(index / depot.node_dir(depot.NO_MODULE), u.victim, 0o700)
+    key = _dir(node / "k-", u.victim, 0o700)
     _file(key / depot.INDEX_NAME, u.victim, 0o664)
 
 
@@ -217,4 +219,4 @@ def test_python_marker_write_replaces_a_planted_link(tmp_path: Path) -> None:
     assert victim_file.read_text() == "mine\n"
     assert not (env / depot.MARKER).is_symlink()
     assert (env / depot.MARKER).stat().st_mode & 0o777 == 0o600
-    assert depot.read_marker(env) == depot.Marker(Path("/w/p"), "k")
+    assert depot.read_marker(env) == depot.Marker(Path("/w/p"), "k", depot.NO_MODULE)

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from tests.support.nodes import node
 from tests.test_wrapper_real_uv import Site, site  # noqa: F401 (the fixture)
 from uvmod import depot
 
@@ -76,7 +77,7 @@ def test_hostile_project_paths_work_through_wrapper_and_depot(site: Site) -> Non
         assert (out / f"{label}.sub").read_text().strip() == str(venv)
         assert (out / f"{label}.path").read_text().strip() == str(venv)
         assert sorted(p.name for p in proj.iterdir()) == ["pyproject.toml", "sub", "uv.lock"]
-        assert depot.read_marker(venv) == depot.Marker(proj, "")
+        assert depot.read_marker(venv) == depot.Marker(proj, "", node())
         entry = by_project[str(proj)]
         assert entry["path"] == str(venv) and entry["state"] == "ok"
         assert len(venv.name) <= 65 and "\n" not in venv.name

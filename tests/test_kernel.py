@@ -22,6 +22,7 @@ import pytest
 from tests.support import jupyter
 from tests.support.jupyter import evaluate, running_kernel
 from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
+from tests.support.nodes import detected_node
 from tests.support.tools import real_uv
 from uvmod import depot
 from uvmod.cli import main
@@ -206,8 +207,8 @@ def test_kernel_with_an_mpi_module_runs_in_that_keys_environment(
         init = jupyter.em_init_script(tmp_path / "modules-init.sh", module_tool.version)
         extra = f"--module-init {init}"
     _, venv = _install_and_locate(shell, project, [PYTHON, "mpich/4.1.2"], extra)
-    assert venv.name == depot.env_name(project, "mpich/4.1.2")
-    assert venv.name != depot.env_name(project, "")
+    assert venv.name == depot.env_name(project, "mpich/4.1.2", detected_node())
+    assert venv.name != depot.env_name(project, "", detected_node())
 
     with running_kernel("nb", _kernel_env(site, tmp_path), tmp_path / "kernel.log") as (_, kc):
         assert evaluate(kc, "sys.prefix", "import sys") == str(venv)

@@ -19,10 +19,11 @@ RECORD = 'echo "key=${UVMOD_CACHE_KEY-(unset)}"'
 def admin_guide_site(tmp_path: Path) -> str:
     """The guide's "typical Alliance-style site", with its paths moved to this machine."""
     guide = (REPO / "docs" / "admin-guide.md").read_text()
+    # The first full site.toml of the guide (the heterogeneous-cluster example comes later).
     (example,) = [
         block
         for block in re.findall(r"```toml\n(.*?)```", guide, re.DOTALL)
-        if "[wheelhouse.arch]" in block
+        if "[wheelhouse.arch]" in block and "[module]" in block
     ]
     assert "[cache_key]" not in example
     wheelhouse = tmp_path / "wheelhouse"

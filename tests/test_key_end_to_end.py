@@ -21,6 +21,7 @@ from pathlib import Path
 from tests.conftest import BuildPrefix
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ModuleTool, ShellResult, base_env
+from tests.support.nodes import node
 from tests.support.wheels import write_wheel
 from uvmod import depot
 
@@ -133,7 +134,10 @@ def test_real_uv_builds_under_the_key_after_every_step(
         err = (tmp_path / f"out{i}.err").read_text()
         where = f"after `{step.command_for(module_tool)}`:\n{err}"
         # The environment of this key, with `fake` built against the MPI loaded now.
-        assert out == [str(depot_dir / depot.env_name(root, step.key)), _built_against(step.key)]
+        assert out == [
+            str(depot_dir / depot.env_name(root, step.key, node())),
+            _built_against(step.key),
+        ]
         if step.key not in builds:
             builds.append(step.key)
             assert "Built fake" in err, where
@@ -178,7 +182,7 @@ def test_em_mpi_loaded_after_uv_hpc_is_reported_by_uvmod_key(
     # The build and the environment are mpich's, exactly as if the key had been current.
     assert (tmp_path / "builds.log").read_text().splitlines() == ["mpich-4.1.2"]
     envs = [p.name for p in (tmp_path / "scratch" / "uv-venvs").iterdir() if p.name[0] != "."]
-    assert envs == [depot.env_name(str(project.resolve()), "mpich/4.1.2")]
+    assert envs == [depot.env_name(str(project.resolve()), "mpich/4.1.2", node())]
     # `uvmod venv path` names the environment the wrapper used, not the stale key's.
     assert (tmp_path / "venv.out").read_text().strip().endswith("/" + envs[0])
 

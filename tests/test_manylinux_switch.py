@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support.modules import ShellResult, base_env, run_lmod
+from tests.support.nodes import node
 from tests.support.wheels import cpython_tag, simple_index, write_wheel
 from uvmod import depot, pipstack
 
@@ -59,7 +60,7 @@ class PipSite:
         return path
 
     def env_of(self, project: Path) -> Path:
-        return self.depot / depot.env_name(os.path.realpath(project), "")
+        return self.depot / depot.env_name(os.path.realpath(project), "", node())
 
     def run(self, *lines: str, check: bool = True) -> ShellResult:
         return run_lmod(
@@ -166,7 +167,7 @@ def test_project_environments_new_purged_and_recreated_never_get_manylinux(
     assert refuses(env)
     # The wrapper made the environment: uv found it ready and did not make another.
     assert "Creating virtual environment" not in first.stderr
-    assert depot.read_marker(env) == depot.Marker(proj, "")
+    assert depot.read_marker(env) == depot.Marker(proj, "", node())
 
     # A partial purge: the marker and the module go; the wrapper moves the rest aside.
     (env / depot.MARKER).unlink()

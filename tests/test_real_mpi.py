@@ -36,6 +36,7 @@ import pytest
 from tests.support import tools
 from tests.support.fakesdist import mpi_site_toml
 from tests.support.modules import MODULE_TOOLS, ModuleTool, ShellResult, base_env
+from tests.support.nodes import node
 from uvmod import depot
 
 REAL_MPI = Path(__file__).parent / "data" / "real-mpi"
@@ -149,7 +150,7 @@ class Site:
         return path
 
     def environment(self, project: Path, key: str) -> Path:
-        return self.depot / depot.env_name(os.path.realpath(project), key)
+        return self.depot / depot.env_name(os.path.realpath(project), key, node())
 
 
 def make_site(root: Path) -> Site:

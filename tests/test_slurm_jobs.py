@@ -30,6 +30,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support.modules import LMOD_8_6, ModuleTool, base_env
+from tests.support.nodes import node
 from tests.support.slurm import Job, SlurmCluster
 from tests.support.wheels import tiny_wheel
 from uvmod import depot, jobs
@@ -157,7 +158,7 @@ class JobSite:
         return path
 
     def expected_env(self, root: Path) -> Path:
-        return self.depot / depot.env_name(os.path.realpath(root), "")
+        return self.depot / depot.env_name(os.path.realpath(root), "", node())
 
     def script(self, name: str, project: Path, lines: Sequence[str]) -> Path:
         """A batch script: `module` of this site's tool, `module load uv-hpc`, then `lines`
@@ -311,7 +312,7 @@ def test_scancel_in_the_middle_of_a_sync_leaves_the_depot_usable(job_site: JobSi
     )
     assert [t.stdout.strip() for t in tasks] == [str(venv)] * 2
     assert depot_envs(site) == [venv]
-    assert depot.read_marker(venv) == depot.Marker(proj, "")
+    assert depot.read_marker(venv) == depot.Marker(proj, "", node())
 
 
 def _job_dirs(site: JobSite) -> list[Path]:
@@ -319,7 +320,7 @@ def _job_dirs(site: JobSite) -> list[Path]:
 
 
 def _local_env(job_dir: str, proj: Path) -> str:
-    return f"{job_dir}/{jobs.JOB_ENVS}/{depot.env_name(os.path.realpath(proj), '')}"
+    return f"{job_dir}/{jobs.JOB_ENVS}/{depot.env_name(os.path.realpath(proj), '', node())}"
 
 
 SHOW = (

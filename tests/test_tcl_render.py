@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -151,6 +152,7 @@ def test_body_sets_the_variables_in_description_order(
     )
     changes = [c for c in calls if c[0] in ("setenv", "prepend-path", "unsetenv")]
     assert changes == [
+        ["setenv", "UVMOD_MACHINE", platform.machine()],
         ["setenv", "UV_CACHE_DIR", "/home/u/.cache/uv"],
         ["setenv", "UVMOD_VENV_DEPOT", "/home/u/.cache/uv-venvs"],
         ["setenv", "UVMOD_ARCH", "avx2"],

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.nodes import node
 from tests.support.unixusers import RunResult, TwoUsers, UnixUser
 from uvmod import depot
 
@@ -80,7 +81,7 @@ class Arena:
         return path
 
     def env_of(self, project: Path, key: str = "", user: UnixUser | None = None) -> Path:
-        return self.depot(user) / depot.env_name(os.path.realpath(project), key)
+        return self.depot(user) / depot.env_name(os.path.realpath(project), key, node())
 
     def trojan(self, env: Path) -> None:
         """A venv whose python writes the canary, then runs the real one (so uv takes it)."""
@@ -241,7 +242,7 @@ def test_a_umask_002_user_in_a_sticky_group_space_gets_private_files(arena: Aren
     assert result.returncode == 0, result.output
     mine = group / arena.victim.name
     depot_path = mine / "uv-venvs"
-    venv = depot_path / depot.env_name(os.path.realpath(proj), KEY)
+    venv = depot_path / depot.env_name(os.path.realpath(proj), KEY, node())
     assert result.stdout.splitlines()[-1] == str(venv)
     # What uvmod made is private: the scratch directory it made, the depot, its own files.
     assert mine.stat().st_mode & 0o777 == 0o700
@@ -327,7 +328,7 @@ def test_symlinks_planted_at_last_used_and_at_temporary_names_are_not_followed(
 
 def test_a_foreign_name_in_the_index_entry_is_not_used(arena: Arena) -> None:
     proj, env = _working(arena)
-    entry = depot.index_entry(arena.depot(), os.path.realpath(proj))
+    entry = depot.index_entry(arena.depot(), os.path.realpath(proj), "", node())
     attack = arena.as_user(arena.attacker, f"echo evil-0123456789abcdef > {entry}")
     assert "Permission denied" in attack.stderr, attack.output
     # Planted by root: the attacker's environment in the depot, their file as the entry.
@@ -351,7 +352,7 @@ def test_a_foreign_name_in_the_index_entry_is_not_used(arena: Arena) -> None:
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
 def test_a_fifo_or_dev_zero_as_the_index_entry_does_not_hang(arena: Arena, kind: str) -> None:
     proj, env = _working(arena)
-    entry = depot.index_entry(arena.depot(), os.path.realpath(proj))
+    entry = depot.index_entry(arena.depot(), os.path.realpath(proj), "", node())
     entry.unlink()
     if kind == "fifo":
         os.mkfifo(entry)

@@ -46,7 +46,8 @@ def _victim_script(depot_dir: Path) -> str:
 def _make_env(u: TwoUsers, user: UnixUser, env: Path, project: Path, scratch: Path) -> None:
     """An environment as the wrapper leaves it (pyvenv.cfg, bin/python, the back-pointer),
     made by `user`."""
-    marker = f"{depot.MARKER_HEADER}\\n\\n{project}\\n"
+    # The header, then the key, the arch and the machine (empty here), then the project.
+    marker = f"{depot.MARKER_HEADER}\\n\\n\\n\\n{project}\\n"
     script = (
         f"mkdir -p {shlex.quote(str(env))}/bin && cd {shlex.quote(str(env))} && "
         f"echo 'home = /usr/bin' > pyvenv.cfg && ln -s {u.python} bin/python && "

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BuildPrefix
+from tests.support.nodes import node
 from tests.support.standin import make_standin, run_wrapper, wrapper_path
 from uvmod import depot
 from uvmod.cli import main
@@ -66,7 +67,7 @@ def test_path_marks_an_environment_uv_made_in_one_call(
     (root / "pyproject.toml").write_text("")
     env = make_env(depot_dir, depot.env_name(str(root)), None)
     assert main(["venv", "path", str(root)]) == 0
-    assert depot.read_marker(env) == depot.Marker(root, "")
+    assert depot.read_marker(env) == depot.Marker(root, "", depot.NO_MODULE)
 
 
 def test_gc_removes_environments_of_gone_projects_only(
@@ -84,7 +85,7 @@ def test_gc_removes_environments_of_gone_projects_only(
     unmarked = make_env(depot_dir, "anon-0000000000000004", None)
     (unmarked / depot.LAST_USED).unlink(missing_ok=True)
     trash = make_env(depot_dir / depot.TRASH, "old-0000000000000005.123", work / "alive")
-    (depot_dir / depot.INDEX / "k-").mkdir(parents=True)
+    (depot_dir / depot.INDEX / depot.node_dir(node()) / "k-").mkdir(parents=True)
 
     assert main(["venv", "list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
@@ -172,7 +173,7 @@ def test_reading_the_marker_keeps_its_access_time(tmp_path: Path) -> None:
     env = make_env(tmp_path, "p-0000000000000001", tmp_path / "p")
     marker = env / depot.MARKER
     os.utime(marker, (1_000_000, 1_000_000))  # an old file, as a purge would see it
-    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "")
+    assert depot.read_marker(env) == depot.Marker(tmp_path / "p", "", depot.NO_MODULE)
     assert marker.stat().st_atime == 1_000_000
 
 
@@ -230,7 +231,8 @@ def test_an_index_entry_counts_only_for_the_name_it_was_computed_for(
     present = _project(tmp_path / "work" / "present")
     env = first_call(wrapper, present, depot_dir)
     # Someone points the index of a deleted project at this environment: gc must not take it.
-    forged = depot_dir / depot.INDEX / f"k-{tmp_path}/work/deleted" / depot.INDEX_NAME
+    forged = depot_dir / depot.INDEX / depot.node_dir(node()) / f"k-{tmp_path}/work/deleted"
+    forged /= depot.INDEX_NAME
     forged.parent.mkdir(parents=True)
     forged.write_text(env.name + "\n")
     assert [i.project for i in depot.read_index(depot_dir)] == [present]
@@ -272,7 +274,9 @@ def test_gc_collects_orphans_whatever_their_marking(
     )
     assert [i.project for i in depot.read_index(depot_dir)] == [kept]
     # The index of the deleted projects is gone down to the directories they left empty.
-    assert not (depot_dir / depot.INDEX / f"k-{tmp_path}/work/new").exists()
+    assert not (
+        depot_dir / depot.INDEX / depot.node_dir(node()) / f"k-{tmp_path}/work/new"
+    ).exists()
     capsys.readouterr()
     assert main(["venv", "gc"]) == 0
     assert capsys.readouterr().out == f"nothing to remove in {depot_dir}\n"
@@ -305,5 +309,7 @@ def test_piped_list_is_never_wrapped_and_json_is_stable(
         "project_from",
         "project_reason",
         "owner",
+        "arch",
+        "machine",
         "project_exists",
     ]

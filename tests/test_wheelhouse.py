@@ -173,15 +173,15 @@ def test_missing_wheelhouse_directory_is_left_out_with_a_warning(
     )
     assert f"{wheelhouse}/gentoo/avx2 does not exist" in capsys.readouterr().err
     policy = tomllib.loads((prefix / "uv-hpc/1.0/etc/avx2/uv/uv.toml").read_text())
-    assert policy == {
-        "no-index": True,
-        "find-links": [
-            f"{wheelhouse}/gentoo2020/avx2",
-            f"{wheelhouse}/gentoo2020/generic",
-            f"{wheelhouse}/gentoo/generic",
-            f"{wheelhouse}/generic",
-        ],
-    }
+    # Wheelhouse only: flat indexes in chain order, the last the default (PyPI never asked).
+    assert policy["index-strategy"] == "unsafe-best-match"
+    assert "no-index" not in policy and "find-links" not in policy
+    assert [(i["url"], i["format"], i.get("default", False)) for i in policy["index"]] == [
+        (f"{wheelhouse}/gentoo2020/avx2", "flat", False),
+        (f"{wheelhouse}/gentoo2020/generic", "flat", False),
+        (f"{wheelhouse}/gentoo/generic", "flat", False),
+        (f"{wheelhouse}/generic", "flat", True),
+    ]
 
 
 @pytest.mark.parametrize("pypi", [False, True])

@@ -26,7 +26,7 @@ from uvmod.cli import main
 
 CHAIN = ["gentoo2020/avx2", "gentoo2020/generic", "generic"]
 RULES = {
-    "find-links": "pypi = false",
+    "wheelhouse-only": "pypi = false",
     "first-index": 'pypi = true\nindex_strategy = "first-index"',
     "unsafe-first-match": 'pypi = true\nindex_strategy = "unsafe-first-match"',
     "unsafe-best-match": 'pypi = true\nindex_strategy = "unsafe-best-match"',
@@ -39,43 +39,43 @@ A, G = "gentoo2020/avx2", "generic"
 EXPECTED: dict[str, dict[str, tuple[str, str] | None]] = {
     # The same file name in the arch directory and in generic.
     "tiepkg": {
-        "find-links": (G, "1.0"),  # not the chain order: the path that sorts first
         "first-index": (A, "1.0"),
         "unsafe-first-match": (A, "1.0"),
         "unsafe-best-match": (A, "1.0"),
+        "wheelhouse-only": (A, "1.0"),
     },
     "newerlater": {
-        "find-links": (G, "2.0"),
         "first-index": (A, "1.0"),
         "unsafe-first-match": (A, "1.0"),
         "unsafe-best-match": (G, "2.0"),
+        "wheelhouse-only": (G, "2.0"),
     },
     "newerlater>=2": {
-        "find-links": (G, "2.0"),
         "first-index": None,  # the first directory holding it has no match: no fall-through
         "unsafe-first-match": (G, "2.0"),
         "unsafe-best-match": (G, "2.0"),
+        "wheelhouse-only": (G, "2.0"),
     },
     # 2.0 in the arch directory fits no Python; 1.0 in generic is pure.
     "incompatfirst": {
-        "find-links": (G, "1.0"),
         "first-index": None,
         "unsafe-first-match": (G, "1.0"),
         "unsafe-best-match": (G, "1.0"),
+        "wheelhouse-only": (G, "1.0"),
     },
     # 1.0 pure in the arch directory, 1.0 built for this Python in generic.
     "bettertag": {
-        "find-links": (G, "1.0"),
         "first-index": (A, "1.0"),
         "unsafe-first-match": (A, "1.0"),
         "unsafe-best-match": (A, "1.0"),
+        "wheelhouse-only": (A, "1.0"),
     },
     # 2.0rc1 in the arch directory, 1.0 in generic.
     "prefirst": {
-        "find-links": (G, "1.0"),
         "first-index": (A, "2.0rc1"),
         "unsafe-first-match": (A, "2.0rc1"),
         "unsafe-best-match": (G, "1.0"),
+        "wheelhouse-only": (G, "1.0"),
     },
     # A specifier that names a pre-release allows them everywhere.
     "prefirst>=2.0rc1": {rule: (A, "2.0rc1") for rule in RULES},
@@ -85,17 +85,17 @@ EXPECTED: dict[str, dict[str, tuple[str, str] | None]] = {
     "finalforeign": {rule: (A, "2.0rc1") for rule in RULES},
     # 1.0 in the arch directory, 1.0+computecanada in generic.
     "locallabel": {
-        "find-links": (G, "1.0+computecanada"),
         "first-index": (A, "1.0"),
         "unsafe-first-match": (A, "1.0"),
         "unsafe-best-match": (G, "1.0+computecanada"),
+        "wheelhouse-only": (G, "1.0+computecanada"),
     },
     # `==1.0` matches 1.0+computecanada too (PEP 440 local versions).
     "locallabel==1.0": {
-        "find-links": (G, "1.0+computecanada"),
         "first-index": (A, "1.0"),
         "unsafe-first-match": (A, "1.0"),
         "unsafe-best-match": (G, "1.0+computecanada"),
+        "wheelhouse-only": (G, "1.0+computecanada"),
     },
 }
 # One directory, several files of one version: the same under every rule.
@@ -212,9 +212,11 @@ def test_uvmod_wheels_names_the_file_real_uv_installs(
         "XDG_CONFIG_DIRS": str(home / "etc" / "avx2"),
         "VIRTUAL_ENV": str(venv),
         "UV_CACHE_DIR": str(tmp_path / "cache"),
-        # pypi = true: the default index after the wheelhouse; offline and empty here.
-        "UV_DEFAULT_INDEX": empty_index.as_uri(),
     }
+    if rule != "wheelhouse-only":
+        # pypi = true: the default index after the wheelhouse; offline and empty here. (With
+        # pypi = false the last directory is the default index: the variable would replace it.)
+        env["UV_DEFAULT_INDEX"] = empty_index.as_uri()
     native_py = cpython_tag().split("-")[0]
     for requirement in requirements:
         name = requirement.split(">")[0].split("=")[0]

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support import tools
+from tests.support.nodes import node
 from tests.support.standin import make_standin, run_wrapper, wrapper_path
 from uvmod import depot
 
@@ -43,7 +44,7 @@ def project(path: Path, text: str = '[project]\nname = "p"\nversion = "0"\n') ->
 
 
 def expected_env(tmp_path: Path, root: Path, key: str = "") -> str:
-    return str(tmp_path / "depot" / depot.env_name(os.path.realpath(root), key))
+    return str(tmp_path / "depot" / depot.env_name(os.path.realpath(root), key, node()))
 
 
 KEYED_PACKAGES = ["mpi4py", "h5py", "petsc4py", "slepc4py", "mpi4jax", "cupy", "pycuda"]
@@ -275,7 +276,7 @@ def test_marker_is_written_once_the_environment_exists(
     (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
     run_wrapper(wrapper, ["sync"], cwd=root, env=keyed)
     marker = depot.read_marker(venv)
-    assert marker == depot.Marker(root, "mpich/4.1.2")
+    assert marker == depot.Marker(root, "mpich/4.1.2", node())
     assert (venv / depot.LAST_USED).is_file()
     assert [p.name for p in venv.iterdir() if ".uvmod-project." in p.name] == []
 

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import BuildPrefix
 from tests.support import tools
+from tests.support.nodes import node
 from tests.support.standin import make_standin, run_wrapper, wrapper_path
 from uvmod import depot, dryrun
 from uvmod.cli import main
@@ -137,14 +138,14 @@ def test_readable_part_is_depot_readable_part(shell: str) -> None:
 @pytest.mark.parametrize("shell", SHELLS)
 def test_identity_name_and_index_entry_are_depot_s(shell: str, tmp_path: Path) -> None:
     cases = [
-        ("", "/w/p"),
-        ("mpich/4.1.2", "/w/p"),
-        ("mpich/4.1.2", "/"),
-        ("cuda/12.2,mpich/4.1.2", "/w/new\nline/ü"),
+        ("", "/w/p", ""),
+        ("mpich/4.1.2", "/w/p", "avx2"),
+        ("mpich/4.1.2", "/", "x86-64-v4"),
+        ("cuda/12.2,mpich/4.1.2", "/w/new\nline/ü", "neoverse_v2"),
     ]
     script = (
-        "while [ $# -gt 0 ]; do _uvmod_key=$1 _uvmod_root=$2; shift 2; _uvmod_key_dir_name;"
-        " _uvmod_identity; _uvmod_new_name;"
+        "while [ $# -gt 0 ]; do _uvmod_key=$1 _uvmod_root=$2 _uvmod_arch=$3; shift 3;"
+        " _uvmod_key_dir_name; _uvmod_node; _uvmod_identity; _uvmod_new_name;"
         ' printf "%s\\0" "$_uvmod_identity" "$_uvmod_name" "$_uvmod_index_entry"; done\n'
     )
     out = subprocess.run(
@@ -154,11 +155,13 @@ def test_identity_name_and_index_entry_are_depot_s(shell: str, tmp_path: Path) -
         check=True,
         env={"PATH": "/usr/bin:/bin"},
     ).stdout.split(b"\0")[:-1]
-    for i, (key, root) in enumerate(cases):
+    for i, (key, root, arch) in enumerate(cases):
         identity, name, entry = out[3 * i : 3 * i + 3]
-        assert identity + b"\n" == depot.identity(root, key)
-        assert name.decode() == depot.env_name(root, key)
-        assert Path(os.fsdecode(entry)) == depot.index_entry(tmp_path, root, key)
+        # No $UVMOD_MACHINE here: the wrapper asks `uname -m`, as depot.current_node does.
+        here = depot.current_node({"UVMOD_ARCH": arch})
+        assert identity + b"\n" == depot.identity(root, key, here)
+        assert name.decode() == depot.env_name(root, key, here)
+        assert Path(os.fsdecode(entry)) == depot.index_entry(tmp_path, root, key, here)
         # Remembered there, as the next call reads it.
         assert Path(os.fsdecode(entry)).read_text() == name.decode() + "\n"
 
@@ -171,7 +174,7 @@ def test_an_index_entry_is_read_back_whatever_the_project_is_called(
     """The second call reads the name the first remembered (no sha256sum again), also for a
     project named like an option, and that name is depot.env_name's."""
     script = (
-        '_uvmod_key="" _uvmod_root=/w/$1; _uvmod_key_dir_name; _uvmod_identity;'
+        '_uvmod_key="" _uvmod_root=/w/$1; _uvmod_key_dir_name; _uvmod_node; _uvmod_identity;'
         " _uvmod_depot_name; first=$_uvmod_name\n"
         "_uvmod_new_name() { _uvmod_name=recomputed; }\n"
         '_uvmod_depot_name; printf "%s\\0" "$first" "$_uvmod_name"\n'
@@ -182,7 +185,7 @@ def test_an_index_entry_is_read_back_whatever_the_project_is_called(
         check=True,
         env={"PATH": "/usr/bin:/bin"},
     ).stdout.split(b"\0")[:-1]
-    want = depot.env_name(f"/w/{project}", "")
+    want = depot.env_name(f"/w/{project}", "", node())  # phases(): _uvmod_arch=generic
     assert [x.decode() for x in out] == [want, want]
     assert not want.startswith(("-", "."))
 
@@ -260,6 +263,7 @@ def test_check_environment_states(tmp_path: Path, dry: bool) -> None:
     dry_value = "1" if dry else "''"
     script = (
         f"_uvmod_depot={sh_quote(str(d))} _uvmod_dry={dry_value} _uvmod_key=k _uvmod_root=/w/p\n"
+        "_uvmod_arch=avx2 _uvmod_machine=x86_64\n"
         "for n do _uvmod_name=$n; _uvmod_own_environment; _uvmod_check_environment 2>/dev/null;"
         ' printf "%s\\0" "$_uvmod_state"; done\n'
     )
@@ -274,7 +278,9 @@ def test_check_environment_states(tmp_path: Path, dry: bool) -> None:
     if dry:  # a dry run decides the same and changes nothing
         assert sorted(p.relative_to(d) for p in d.rglob("*")) == before
         return
-    assert depot.read_marker(d / "unmarked") == depot.Marker(Path("/w/p"), "k")
+    assert depot.read_marker(d / "unmarked") == depot.Marker(
+        Path("/w/p"), "k", depot.Node("avx2", "x86_64")
+    )
     assert (d / "unmarked" / depot.LAST_USED).is_file()
     assert (d / "marked" / depot.LAST_USED).is_file()
     assert not (d / "damaged").exists() and not (d / "damaged-python").exists()
@@ -400,7 +406,7 @@ def test_dry_run_answers_what_the_call_would_do_and_writes_nothing(
     depot_path = Path(env["UVMOD_VENV_DEPOT"])
     answer = _records(wrapper, ["sync"], project, env)
     assert not depot_path.exists()  # no index entry, no per-key file
-    env_dir = depot_path / depot.env_name(project, "mpich/4.1.2")
+    env_dir = depot_path / depot.env_name(project, "mpich/4.1.2", node())
     assert answer == {
         "command": "sync",
         "key": "mpich/4.1.2",
@@ -409,6 +415,8 @@ def test_dry_run_answers_what_the_call_would_do_and_writes_nothing(
         "project": str(project),
         "environment": str(env_dir),
         "state": "absent",
+        "arch": "generic",
+        "machine": node().machine,
         "UV_PROJECT_ENVIRONMENT": str(env_dir),
         "XDG_CONFIG_DIRS": answer["config"],
         "UVMOD_CACHE_KEY": "mpich/4.1.2",
@@ -425,7 +433,7 @@ def test_dry_run_of_a_damaged_environment_moves_nothing(
     site: tuple[Path, dict[str, str], Path],
 ) -> None:
     wrapper, env, project = site
-    env_dir = Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "mpich/4.1.2")
+    env_dir = Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "mpich/4.1.2", node())
     _environment(env_dir, "pyvenv.cfg", depot.LAST_USED)
     assert _records(wrapper, ["pip", "list"], project, env)["state"] == "damaged"
     assert (env_dir / "pyvenv.cfg").is_file()
@@ -492,7 +500,9 @@ def test_venv_path_is_the_wrappers_answer(
     assert main(["venv", "path", str(project)]) == 0
     out = capsys.readouterr().out.strip()
     assert out == str(found.path)
-    assert out == str(Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "openmpi/4.1.5"))
+    assert out == str(
+        Path(env["UVMOD_VENV_DEPOT"]) / depot.env_name(project, "openmpi/4.1.5", node())
+    )
 
 
 def test_bin_uv_loses_only_comment_lines() -> None:

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
+from tests.support.nodes import node
 from tests.support.wheels import tiny_wheel
 from uvmod import depot
 
@@ -56,7 +57,7 @@ class Site:
         )
 
     def expected_env(self, root: Path, key: str = "") -> Path:
-        return self.depot / depot.env_name(os.path.realpath(root), key)
+        return self.depot / depot.env_name(os.path.realpath(root), key, node())
 
 
 def key(value: str) -> str:
@@ -102,7 +103,7 @@ def test_sync_and_run_offline_leave_only_uv_lock_in_the_project(site: Site) -> N
     assert sorted(p.name for p in proj.iterdir()) == ["pyproject.toml", "uv.lock"]
     assert (venv / "pyvenv.cfg").is_file()
     # The second call found the environment uv made and wrote the back-pointer.
-    assert depot.read_marker(venv) == depot.Marker(proj, "")
+    assert depot.read_marker(venv) == depot.Marker(proj, "", node())
     path = site.run(f"cd {shlex.quote(str(proj))}", uvmod("venv", "path")).stdout.strip()
     assert path == str(venv)
 
@@ -218,7 +219,7 @@ def test_sixteen_concurrent_runs_on_a_fresh_project(site: Site) -> None:
     entries = [p for p in site.depot.iterdir() if not p.name.startswith(".")]
     assert entries == [venv]
     assert not (site.depot / depot.TRASH).exists()
-    assert depot.read_marker(venv) == depot.Marker(proj, "")
+    assert depot.read_marker(venv) == depot.Marker(proj, "", node())
     assert result.returncode == 0
 
 
@@ -277,11 +278,11 @@ def test_cache_key_isolates_built_wheels_and_environments(site: Site) -> None:
     mpich_env = site.expected_env(proj, "mpich/4.1.2")
     openmpi_env = site.expected_env(proj, "openmpi/4.1.5")
     assert mpich_env != openmpi_env and mpich_env.is_dir() and openmpi_env.is_dir()
-    assert depot.read_marker(mpich_env) == depot.Marker(proj, "mpich/4.1.2")
+    assert depot.read_marker(mpich_env) == depot.Marker(proj, "mpich/4.1.2", node())
     # The back-pointer is written by the first call that finds the environment uv made.
     assert depot.read_marker(openmpi_env) is None
     site.run(cd, key("openmpi/4.1.5"), "uv run python -c pass")
-    assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5")
+    assert depot.read_marker(openmpi_env) == depot.Marker(proj, "openmpi/4.1.5", node())
 
 
 def test_uv_pip_in_a_project_installs_into_the_depot_environment(site: Site) -> None:

@@ -39,7 +39,10 @@ _MODULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _OWN_MODULE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-_FLAG = re.compile(r"[a-z0-9_.]+")
+# A cpuinfo flag or feature, or an x86-64 micro-architecture level standing for its flag set
+# (uvmod/archdetect.py, X86_64_LEVELS).
+_FLAG = re.compile(r"[a-z0-9_.]+|x86-64-v[234]")
+_MACHINE = re.compile(r"[a-z0-9_]+")
 # A family NAME becomes part of a variable name, LMOD_FAMILY_<NAME> and MODULES_FAMILY_<NAME>,
 # that the wrapper reads in sh: `mpi.x` made every uv call fail with "Bad substitution", and
 # `gpu+cuda` read ${LMOD_FAMILY_GPU+CUDA}, i.e. LMOD_FAMILY_GPU. Environment Modules 5 refuses
@@ -201,7 +204,13 @@ FamilyName = Annotated[
     ),
 ]
 ArchName = Annotated[str, _matching(_DIR_NAME, "an architecture name (letters, digits, '._+-')")]
-CpuFlag = Annotated[str, _matching(_FLAG, "a /proc/cpuinfo flag (lower case)")]
+CpuFlag = Annotated[
+    str,
+    _matching(_FLAG, "a /proc/cpuinfo flag or feature (lower case), or x86-64-v2/v3/v4"),
+]
+MachineName = Annotated[
+    str, _matching(_MACHINE, "a machine type as `uname -m` prints it (x86_64, aarch64, ...)")
+]
 PackageName = Annotated[str, _matching(_PACKAGE, "a Python package name")]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
 WheelhouseRoot = Annotated[str, AfterValidator(_wheelhouse_root)]
@@ -328,8 +337,17 @@ class ArchSection(_Section):
     )
     flags: dict[ArchName, list[CpuFlag]] = _key(
         kind="table: arch → list of cpuinfo flags",
-        meaning="ordered, most capable first; all flags are required; the last is the fallback",
+        meaning="ordered, most capable first; all flags are required (the `flags` line on "
+        "x86-64, `Features` on aarch64); `x86-64-v2`, `x86-64-v3`, `x86-64-v4` stand for the "
+        "flag sets of those levels; the first arch whose flags (and machine) match wins; the "
+        "last is the fallback",
         factory=lambda: {"avx512": ["avx512f"], "avx2": ["avx2"], "generic": []},
+    )
+    machine: dict[ArchName, MachineName] = _key(
+        kind="table: arch → machine type",
+        meaning="optional: the arch matches only on nodes of this machine type (`uname -m`, "
+        "e.g. `aarch64`); an arch not listed matches any machine",
+        factory=dict,
     )
 
     @field_validator("flags")
@@ -526,6 +544,11 @@ class SiteConfig(_Section):
     def _cross_checks(self) -> SiteConfig:
         problems: list[tuple[tuple[str | int, ...], str]] = []
         wheelhouse = self.wheelhouse
+        for arch in self.arch.machine:
+            if arch not in self.arch.flags:
+                problems.append(
+                    (("arch", "machine", arch), f"{arch!r} is not an architecture of [arch.flags]")
+                )
         for arch in wheelhouse.arch:
             if arch not in self.arch.flags:
                 problems.append(

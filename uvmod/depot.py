@@ -27,7 +27,7 @@ from uvmod import pathexpr, trust
 from uvmod.cachekey import effective_key
 from uvmod.config import SiteConfig
 from uvmod.errors import UvmodError
-from uvmod.moduledesc import DEPOT_VARIABLE
+from uvmod.moduledesc import ARCH_VARIABLE, DEPOT_VARIABLE, MACHINE_VARIABLE
 
 # The names and limits below are the one definition of the depot's layout: the wrapper gets
 # each of them as an assignment at the top of bin/uv (uvmod/render/wrapper.py), so its sh body
@@ -37,7 +37,7 @@ HASH_CHARS = 16  # 64 bits of sha256: no collision in any plausible number of pr
 # well under the 100 characters that ls and job scripts show without wrapping.
 READABLE_MAX = 48
 READABLE_EMPTY = "project"  # the readable part of a root whose last component has none
-DEPOT_TAG = "uvmod-depot-v1"  # the first line hashed into every name: a new scheme, new names
+DEPOT_TAG = "uvmod-depot-v2"  # the first line hashed into every name: a new scheme, new names
 # Characters a cache key may hold (letters, digits and these): module full names joined with
 # ','. The key reaches a TOML string and directory names unescaped, so nothing else is allowed.
 KEY_PUNCTUATION = "._+,/-"
@@ -45,11 +45,12 @@ KEY_PUNCTUATION = "._+,/-"
 NAME_PUNCTUATION = "._-"
 MARKER = ".uvmod-project"
 LAST_USED = ".uvmod-last-used"
-MARKER_HEADER = "uvmod-project 1"
+MARKER_HEADER = "uvmod-project 2"  # then the key, the arch, the machine and the project path
+OLD_MARKER_HEADER = "uvmod-project 1"  # the key and the project path (read, never written)
 TRASH = ".uvmod-trash"  # damaged environments the wrapper moved aside
 CONFIG = ".uvmod-config"  # the wrapper's per-key uv.toml files
 SETUPTOOLS = ".uvmod-setuptools"  # the wrapper's per-key setup.cfg (docs/design.md#per-key-builds)
-INDEX = ".uvmod-index"  # the wrapper's memo of names: k-<key><project path>/.uvmod-name
+INDEX = ".uvmod-index"  # the wrapper's memo of names: n-<node>/k-<key><project path>/.uvmod-name
 INDEX_NAME = ".uvmod-name"  # the file holding one environment's name in the index
 # The stamp directory of a depot that passed check_depot (docs/design.md#trust), and the prefix
 # of the wrapper's temporary files (made by mktemp, never a predictable name).
@@ -61,6 +62,12 @@ KEY_DIR_PREFIX = "k-"
 KEY_SLASH = "@"
 HASHED_KEY_PREFIX = "h-"
 KEY_DIR_MAX = 200
+# The node type in a path: "n-<machine>@<arch>"; neither holds '@' (NODE_CHARS).
+NODE_DIR_PREFIX = "n-"
+NODE_SEPARATOR = "@"
+# Characters an arch or machine name may hold: letters, digits and these (the arch names of
+# [arch.flags], and `uname -m` of every Linux port).
+NODE_PUNCTUATION = "._+-"
 # The workspace test of project_root, as a POSIX ERE for the wrapper's grep.
 WORKSPACE_ERE = r"^[[:blank:]]*\[[[:blank:]]*tool\.uv\.workspace[[:blank:]]*\]"
 
@@ -69,6 +76,52 @@ assert KEY_PUNCTUATION.endswith("-") and NAME_PUNCTUATION.endswith("-")
 _WORKSPACE = re.compile(WORKSPACE_ERE.replace("[:blank:]", " \t").encode(), re.MULTILINE)
 _UNSAFE_RUN = re.compile(f"[^A-Za-z0-9{NAME_PUNCTUATION}]+".encode())
 KEY_CHARS = re.compile(f"[A-Za-z0-9{KEY_PUNCTUATION}]*")
+NODE_CHARS = re.compile(f"[A-Za-z0-9{NODE_PUNCTUATION}]*")
+assert NODE_PUNCTUATION.endswith("-") and NODE_SEPARATOR not in NODE_PUNCTUATION
+
+
+@dataclass(frozen=True)
+class Node:
+    """The node type an environment is made for (docs/design.md#node-types): the architecture
+    the module detected ("" without a module) and the machine type (`uname -m`)."""
+
+    arch: str
+    machine: str
+
+    def __str__(self) -> str:
+        return f"{self.arch or '-'} ({self.machine})"
+
+
+def current_node(environ: Mapping[str, str] | None = None) -> Node:
+    """This call's node type as the wrapper takes it: $UVMOD_ARCH, and $UVMOD_MACHINE, which the
+    module sets at load time (else `uname -m`, as the wrapper falls back to)."""
+    env = os.environ if environ is None else environ
+    node = Node(env.get(ARCH_VARIABLE, ""), env.get(MACHINE_VARIABLE) or os.uname().machine)
+    for variable, value in ((ARCH_VARIABLE, node.arch), (MACHINE_VARIABLE, node.machine)):
+        if not NODE_CHARS.fullmatch(value):
+            raise UvmodError(
+                f"${variable}={value!r} holds characters other than letters, digits and "
+                f"'{NODE_PUNCTUATION}'"
+            )
+    return node
+
+
+# Without a module: no arch, this machine (what the wrapper uses then).
+NO_MODULE = Node("", os.uname().machine)
+
+
+def node_dir(node: Node) -> str:
+    return f"{NODE_DIR_PREFIX}{node.machine}{NODE_SEPARATOR}{node.arch}"
+
+
+def node_of_dir(directory: str) -> Node | None:
+    """`n-x86_64@avx2` -> Node("avx2", "x86_64"), the inverse of node_dir."""
+    if not directory.startswith(NODE_DIR_PREFIX):
+        return None
+    machine, sep, arch = directory.removeprefix(NODE_DIR_PREFIX).partition(NODE_SEPARATOR)
+    if not sep or not machine or not NODE_CHARS.fullmatch(machine + arch):
+        return None
+    return Node(arch, machine)
 
 
 def _glob_matches(relative: str, glob: str) -> bool:
@@ -189,17 +242,18 @@ def check_key(key: str, variable: str = "UVMOD_CACHE_KEY") -> str:
     return key
 
 
-def identity(root: str | os.PathLike[str], key: str = "") -> bytes:
+def identity(root: str | os.PathLike[str], key: str = "", node: Node = NO_MODULE) -> bytes:
     """What an environment's name is a hash of (the wrapper's _uvmod_identity): the scheme tag,
-    the key, then the real path, one line each. A key has no newline, so the framing is
-    one-to-one even for paths that contain one."""
+    the key, the arch, the machine, then the real path, one line each. None of the first four
+    has a newline, so the framing is one-to-one even for paths that contain one."""
     check_key(key)
-    return DEPOT_TAG.encode() + b"\n" + key.encode() + b"\n" + os.fsencode(root) + b"\n"
+    lines = (DEPOT_TAG, key, node.arch, node.machine)
+    return b"".join(line.encode() + b"\n" for line in lines) + os.fsencode(root) + b"\n"
 
 
-def env_name(root: str | os.PathLike[str], key: str = "") -> str:
+def env_name(root: str | os.PathLike[str], key: str = "", node: Node = NO_MODULE) -> str:
     """`<readable>-<hash of identity()>`."""
-    digest = hashlib.sha256(identity(root, key)).hexdigest()
+    digest = hashlib.sha256(identity(root, key, node)).hexdigest()
     return f"{readable_part(root)}-{digest[:HASH_CHARS]}"
 
 
@@ -211,14 +265,13 @@ def key_dir(key: str) -> str:
     return KEY_DIR_PREFIX + spelled
 
 
-def index_entry(depot_path: Path, root: str | os.PathLike[str], key: str = "") -> Path:
-    """The index file where the wrapper remembers the name of (root, key)'s environment."""
+def index_entry(
+    depot_path: Path, root: str | os.PathLike[str], key: str = "", node: Node = NO_MODULE
+) -> Path:
+    """The index file where the wrapper remembers the name of (root, key, node)'s environment."""
     project = os.fsencode(root).rstrip(b"/")
-    return Path(
-        os.fsdecode(
-            os.fsencode(depot_path / INDEX / key_dir(key)) + project + b"/" + INDEX_NAME.encode()
-        )
-    )
+    top = os.fsencode(depot_path / INDEX / node_dir(node) / key_dir(key))
+    return Path(os.fsdecode(top + project + b"/" + INDEX_NAME.encode()))
 
 
 def depot_dir(config: SiteConfig, environ: Mapping[str, str] | None = None) -> Path:
@@ -245,6 +298,7 @@ def current_key(config: SiteConfig, environ: Mapping[str, str] | None = None) ->
 class Marker:
     project: Path
     key: str
+    node: Node | None  # None: written before node types were part of the identity
 
 
 def read_without_atime(path: Path) -> bytes:
@@ -287,25 +341,33 @@ def read_marker(env_dir: Path) -> Marker | None:
     if data is None:
         return None
     header, sep, rest = data.partition(b"\n")
-    key, sep2, path = rest.partition(b"\n")
-    if header.decode(errors="replace") != MARKER_HEADER or not sep or not sep2:
+    fields = (
+        3 if header == MARKER_HEADER.encode() else 1 if header == OLD_MARKER_HEADER.encode() else 0
+    )
+    if not sep or not fields:
         return None
-    path = path.removesuffix(b"\n")
+    parts = rest.split(b"\n", fields)
+    if len(parts) != fields + 1:
+        return None
+    path = parts[-1].removesuffix(b"\n")
     if not path.startswith(b"/"):
         return None
-    return Marker(Path(os.fsdecode(path)), key.decode(errors="replace"))
+    key = parts[0].decode(errors="replace")
+    node = None
+    if fields == 3:
+        node = Node(parts[1].decode(errors="replace"), parts[2].decode(errors="replace"))
+    return Marker(Path(os.fsdecode(path)), key, node)
 
 
-def write_marker(env_dir: Path, project: Path, key: str) -> None:
+def write_marker(env_dir: Path, project: Path, key: str, node: Node = NO_MODULE) -> None:
     """The same bytes the wrapper writes, atomically: into a temporary file created exclusively
     with an unpredictable name (mode 0600), renamed over the marker (a link there is replaced,
     never followed)."""
     fd, tmp = tempfile.mkstemp(prefix=TEMPORARY + ".", dir=env_dir)
+    lines = (MARKER_HEADER, key, node.arch, node.machine)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(
-                MARKER_HEADER.encode() + b"\n" + key.encode() + b"\n" + os.fsencode(project) + b"\n"
-            )
+            handle.write(b"".join(x.encode() + b"\n" for x in lines) + os.fsencode(project) + b"\n")
         os.replace(tmp, env_dir / MARKER)
     except BaseException:
         os.unlink(tmp)
@@ -321,6 +383,7 @@ class IndexEntry:
     name: str
     project: Path
     key: str
+    node: Node
 
 
 def key_of_index_dir(directory: str) -> str | None:
@@ -336,7 +399,7 @@ def key_of_index_dir(directory: str) -> str | None:
 def read_index(depot_path: Path) -> list[IndexEntry]:
     """Every entry of `$UVMOD_VENV_DEPOT/.uvmod-index` that is what the wrapper would write.
 
-    The index mirrors the project path (`k-<key><project>/.uvmod-name`, index_entry), and
+    The index mirrors the project path (`n-<node>/k-<key><project>/.uvmod-name`, index_entry), and
     the wrapper writes it before uv runs, on the very first call in a project: so it knows the
     project of an environment that has no back-pointer yet, or whose back-pointer the scratch
     purge took. An entry only counts when the name it holds is the name computed from its key
@@ -348,7 +411,17 @@ def read_index(depot_path: Path) -> list[IndexEntry]:
     index = depot_path / INDEX
     if index.is_symlink() or not index.is_dir():
         return found
-    for key_dir in sorted(index.iterdir()):
+    for node_top in sorted(index.iterdir()):
+        node = node_of_dir(node_top.name)
+        if node is None or node_top.is_symlink() or not node_top.is_dir():
+            continue
+        found += _read_node_index(node_top, node)
+    return found
+
+
+def _read_node_index(node_top: Path, node: Node) -> list[IndexEntry]:
+    found: list[IndexEntry] = []
+    for key_dir in sorted(node_top.iterdir()):
         key = key_of_index_dir(key_dir.name)
         if key is None or not KEY_CHARS.fullmatch(key) or key_dir.is_symlink():
             continue
@@ -364,9 +437,11 @@ def read_index(depot_path: Path) -> list[IndexEntry]:
                 name = "" if data is None else data.decode("ascii").strip()
             except UnicodeDecodeError:
                 continue
-            if name == env_name(os.fsdecode(project), key):
+            if name == env_name(os.fsdecode(project), key, node):
                 found.append(
-                    IndexEntry(Path(os.fsdecode(entry_file)), name, Path(os.fsdecode(project)), key)
+                    IndexEntry(
+                        Path(os.fsdecode(entry_file)), name, Path(os.fsdecode(project)), key, node
+                    )
                 )
     return found
 

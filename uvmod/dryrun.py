@@ -41,6 +41,7 @@ class WrapperAnswer:
     # environment on the job's node-local disk, uvmod/jobs.py); "" for none
     state: str
     variables: Mapping[str, str]  # what uv would get of the variables the wrapper sets
+    node: depot.Node | None = None  # the node type of the environment; None when none is chosen
 
 
 def ask_wrapper(
@@ -73,7 +74,11 @@ def ask_wrapper(
     def path(name: str) -> Path | None:
         return Path(values[name]) if values.get(name) else None
 
-    reported = {"command", "key", "stale", "config", "project", "environment", "state"}
+    reported = {
+        *("command", "key", "stale", "config", "project", "environment", "state"),
+        *("arch", "machine"),
+    }
+    machine = values.get("machine", "")
     return WrapperAnswer(
         command=values.get("command", ""),
         key=values.get("key", ""),
@@ -83,6 +88,7 @@ def ask_wrapper(
         environment=path("environment"),
         state=values.get("state", ""),
         variables={k: v for k, v in values.items() if k not in reported},
+        node=depot.Node(values.get("arch", ""), machine) if machine else None,
     )
 
 
@@ -92,6 +98,7 @@ class ProjectEnvironment:
     key: str
     path: Path
     answered_by: str  # "wrapper" or "uvmod" (the Python twin)
+    node: depot.Node
     job_local: bool = False  # on the job's node-local disk rather than in the depot
 
 
@@ -111,22 +118,24 @@ def project_environment(
         else:
             if answer.project is None or answer.environment is None:
                 return None
+            node = answer.node or depot.current_node(environ)
             return ProjectEnvironment(
                 answer.project,
                 answer.key,
                 answer.environment,
                 "wrapper",
+                node,
                 job_local=answer.state == jobs.STATE,
             )
     root = depot.project_root(directory)
     if root is None or environ.get("UV_PROJECT_ENVIRONMENT"):
         return None
     key = depot.current_key(facts.config, environ)
+    node = depot.current_node(environ)
     depot_path = depot.depot_dir(facts.config, environ)
     depot.check_depot(depot_path, module=facts.config.module.name)
-    name = depot.env_name(root, key)
+    name = depot.env_name(root, key, node)
     local = jobs.job_local_dir(facts.config.jobs, environ)
     if local is not None:
-        return ProjectEnvironment(root, key, local / name, "uvmod", job_local=True)
-    path = depot_path / name
-    return ProjectEnvironment(root, key, path, "uvmod")
+        return ProjectEnvironment(root, key, local / name, "uvmod", node, job_local=True)
+    return ProjectEnvironment(root, key, depot_path / name, "uvmod", node)

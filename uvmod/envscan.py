@@ -251,6 +251,7 @@ class Located:
     project_from: str | None  # "marker", "index" or None (unmarked)
     project_reason: str = ""  # why the project is gone or unreachable (reach)
     owner: str | None = None  # the user owning a foreign entry
+    node: depot.Node | None = None  # the node type it was made for, when known
 
 
 @dataclass(frozen=True)
@@ -269,9 +270,13 @@ class Entry:
     project_from: str | None = None
     project_reason: str = ""
     owner: str | None = None  # another user's entry in a shared depot: never read nor removed
+    node: depot.Node | None = None  # the node type it was made for, when known
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["node"]
+        data["arch"] = None if self.node is None else self.node.arch
+        data["machine"] = None if self.node is None else self.node.machine
         data["path"] = str(self.path)
         data["project"] = None if self.project is None else str(self.project)
         data["project_exists"] = self.project_state == "present"
@@ -406,12 +411,14 @@ def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLoo
     if foreign is not None:
         return foreign
     marker = depot.read_marker(path)
-    project, key, source = None, None, None
-    indexed = index(name) if marker is None else None
+    project, key, source, node = None, None, None, None
+    indexed = index(name) if marker is None or marker.node is None else None
     if marker is not None:
-        project, key, source = marker.project, marker.key, "marker"
+        project, key, source, node = marker.project, marker.key, "marker", marker.node
     elif indexed is not None:
         project, key, source = indexed.project, indexed.key, "index"
+    if node is None and indexed is not None:
+        node = indexed.node
     if trash:
         state = "trash"
     elif marker is None and os.path.exists(f"{path}/{depot.LAST_USED}"):
@@ -431,6 +438,7 @@ def _locate(path: Path, summary: str, name: str, *, trash: bool, index: IndexLoo
         state=state,
         project_from=source,
         project_reason=reached.reason,
+        node=node,
     )
 
 
@@ -496,6 +504,7 @@ def measure(located: Located, summaries: Summaries) -> Entry:
         project_from=located.project_from,
         project_reason=located.project_reason,
         owner=located.owner,
+        node=located.node,
     )
 
 

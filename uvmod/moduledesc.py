@@ -23,6 +23,12 @@ from uvmod.policy import policy
 # Tests feed captured cpuinfo files through this variable (EESSI's archdetect does the same).
 CPUINFO_VARIABLE = "UVMOD_CPUINFO"
 ARCH_VARIABLE = "UVMOD_ARCH"
+# The node's machine type (`uname -m`), exported by the modulefile at load time so the wrapper
+# forks no `uname` per call (docs/design.md#node-types).
+MACHINE_VARIABLE = "UVMOD_MACHINE"
+# Tests (and a site whose nodes report a misleading kernel machine) set the machine type the
+# detection uses, as EESSI's archdetect reads EESSI_MACHINE_TYPE.
+MACHINE_OVERRIDE_VARIABLE = "UVMOD_MACHINE_TYPE"
 DEPOT_VARIABLE = "UVMOD_VENV_DEPOT"
 # The install dir of the loaded uv-hpc (bin/, etc/): user-side `uvmod` commands read the site
 # facts from $UVMOD_HOME/etc/uvmod-site.json instead of needing the admin's site.toml.
@@ -58,7 +64,8 @@ Action = SetEnv | PrependPath
 @dataclass(frozen=True)
 class ArchRule:
     arch: str
-    flags: tuple[str, ...]
+    flags: tuple[str, ...]  # plain cpuinfo flags: x86-64 levels are expanded (archdetect.py)
+    machine: str = ""  # "" matches any machine type
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,7 @@ class ArchDetection:
     override_variables: tuple[str, ...]
     cpuinfo_variable: str
     rules: tuple[ArchRule, ...]
+    machine_override_variable: str = MACHINE_OVERRIDE_VARIABLE
 
     @property
     def fallback(self) -> str:
@@ -124,6 +132,25 @@ class ModuleDescription:
     policies: tuple[ArchPolicy, ...]
     wrapper: WrapperSpec
     jobs: JobSpec = JobSpec(False, "SLURM_TMPDIR", "SLURM_JOB_ID")
+
+
+def arch_rules(config: SiteConfig) -> tuple[ArchRule, ...]:
+    """[arch.flags] and [arch.machine] as the rules every detection applies, in order."""
+    from uvmod.archdetect import expand_levels
+
+    return tuple(
+        ArchRule(arch, expand_levels(flags), config.arch.machine.get(arch, ""))
+        for arch, flags in config.arch.flags.items()
+    )
+
+
+def arch_detection(config: SiteConfig) -> ArchDetection:
+    """How the modulefiles (and uvmod/archdetect.py) pick the node's architecture."""
+    return ArchDetection(
+        override_variables=tuple(config.arch.env),
+        cpuinfo_variable=CPUINFO_VARIABLE,
+        rules=arch_rules(config),
+    )
 
 
 def _literal(text: str) -> Template:
@@ -185,11 +212,7 @@ def describe(
             f"Version: {module.version}",
             f"Description: {module.description}",
         ),
-        arch=ArchDetection(
-            override_variables=tuple(config.arch.env),
-            cpuinfo_variable=CPUINFO_VARIABLE,
-            rules=tuple(ArchRule(a, tuple(f)) for a, f in config.arch.flags.items()),
-        ),
+        arch=arch_detection(config),
         cache_key=CacheKeySpec(
             variable=config.cache_key.variable,
             modules=tuple(config.cache_key.modules),

@@ -4,12 +4,19 @@ holds (render/uvtoml.py spells them as TOML; doctor compares a uv.toml on disk w
 Why a system uv.toml and these settings (docs/design.md#site-policy and
 docs/design.md#wheelhouse-priority, checked with uv 0.13.8):
 - `UV_CONFIG_FILE`/`UV_NO_CONFIG` would drop the project's own `[tool.uv]`; a system file does not.
-- `find-links` versions are merged with the index's and the highest wins, so PyPI's numpy 1.26
-  beats 1.24.2+computecanada. Wheelhouse-first therefore lists each directory as a flat `[[index]]`
-  before the default index with `index-strategy = "unsafe-first-match"`, which exhausts the
-  versions of one index before moving to the next (so setuptools 50.3.2 in an early directory does
-  not hide 75.1.0 in a later one, see https://github.com/astral-sh/uv/issues/16216).
-- Wheelhouse-only (`pypi = false`) is `no-index` + `find-links`: every directory's versions merged.
+- Every wheelhouse directory is a flat `[[index]]`, most specific first: flat indexes settle a
+  tie (one file name in several directories, as the Alliance's per-arch builds of
+  `numpy-1.24.2+computecanada`) by their order under every index-strategy, while `find-links`
+  merges its directories and breaks the tie by path, not by the configured order
+  (docs/design.md#which-file-uv-takes).
+- Wheelhouse first (`pypi = true`): the flat indexes before the default index with
+  `index-strategy = "unsafe-first-match"` (the site may choose another), which exhausts the
+  versions of one index before moving to the next, so PyPI's numpy 1.26 does not beat
+  1.24.2+computecanada and setuptools 50.3.2 in an early directory does not hide 75.1.0 in a
+  later one (https://github.com/astral-sh/uv/issues/16216).
+- Wheelhouse only (`pypi = false`): the last directory is the `default = true` index, so PyPI is
+  never consulted, and `index-strategy = "unsafe-best-match"`: the highest version in any
+  directory, a tie to the earlier directory (pip's find-links, with priority).
 Both are top-level settings, so they apply to `uv pip` and project commands alike, and to the
 resolution of `build-system.requires`.
 """
@@ -39,22 +46,26 @@ def policy(config: SiteConfig, arch: str, missing: frozenset[str] = frozenset())
     """The uv.toml settings for one architecture, as plain data.
 
     `missing` holds wheelhouse directories absent when building: uv fails outright on a
-    find-links directory that does not exist ("Failed to read `--find-links` directory"), so
-    they are left out rather than breaking every uv call on the cluster.
+    directory that does not exist ("Failed to read `--find-links` directory"), so they are left
+    out rather than breaking every uv call on the cluster.
     """
     wheelhouse = config.wheelhouse
     present = [(rel, path) for rel, path in wheelhouse_dirs(config, arch) if path not in missing]
-    dirs = [path for _, path in present]
     settings: dict[str, Any] = {}
-    if not wheelhouse.pypi:
-        settings["no-index"] = True
-        settings["find-links"] = dirs
-    elif dirs:
-        settings["index-strategy"] = wheelhouse.index_strategy
+    if present:
+        settings["index-strategy"] = strategy(config)
     if wheelhouse.only_binary:
         settings["no-build-package"] = list(wheelhouse.only_binary)
-    if wheelhouse.pypi and dirs:
-        settings["index"] = [
+    if present:
+        indexes: list[dict[str, Any]] = [
             {"name": index_name(rel), "url": path, "format": "flat"} for rel, path in present
         ]
+        if not wheelhouse.pypi:
+            indexes[-1]["default"] = True
+        settings["index"] = indexes
     return settings
+
+
+def strategy(config: SiteConfig) -> str:
+    """The index-strategy over the wheelhouse directories (the module docstring says why)."""
+    return config.wheelhouse.index_strategy if config.wheelhouse.pypi else "unsafe-best-match"

@@ -192,21 +192,21 @@ class TagMatcher:
 class Rule(enum.Enum):
     """How uv chooses between the wheelhouse directories, from the site policy (policy.py)."""
 
-    FIND_LINKS = "find-links"  # pypi = false: no-index + find-links
+    WHEELHOUSE_ONLY = "wheelhouse-only"  # pypi = false: flat indexes, unsafe-best-match
     FIRST_INDEX = "first-index"  # pypi = true: flat [[index]] entries and this index-strategy
     UNSAFE_FIRST_MATCH = "unsafe-first-match"
     UNSAFE_BEST_MATCH = "unsafe-best-match"
 
     @classmethod
     def of(cls, wheelhouse: WheelhouseSection) -> Rule:
-        return cls.FIND_LINKS if not wheelhouse.pypi else cls(wheelhouse.index_strategy)
+        return cls.WHEELHOUSE_ONLY if not wheelhouse.pypi else cls(wheelhouse.index_strategy)
 
 
 RULE_TEXT = {
-    Rule.FIND_LINKS: (
-        "pypi = false (find-links): the highest version in any directory of the chain; of its "
-        "wheels the best tag, then the highest build tag; on identical file names uv takes the "
-        "directory whose path sorts first, not the first of the chain"
+    Rule.WHEELHOUSE_ONLY: (
+        "pypi = false (wheelhouse only, unsafe-best-match): the highest fitting version in any "
+        "directory of the chain; its wheels from the first directory of the chain holding a "
+        "fitting one (so an identical file name goes to the earlier directory), the best tag"
     ),
     Rule.FIRST_INDEX: (
         "index-strategy first-index: only the first directory of the chain holding any wheel "
@@ -259,15 +259,12 @@ def _fitting(ranked: Sequence[_Ranked], spec: SpecifierSet) -> list[_Ranked]:
     return finals or [r for r in ranked if spec.contains(r.wheel.version, prereleases=True)]
 
 
-def _best_files(candidates: Sequence[_Ranked], by_path: bool) -> Pick:
+def _best_files(candidates: Sequence[_Ranked]) -> Pick:
     top = max(r.wheel.version for r in candidates)
     files = [r for r in candidates if r.wheel.version == top]
     best = min(r.order for r in files)
     tied = [r for r in files if r.order == best]
-    if by_path:
-        tied.sort(key=lambda r: (r.wheel.path, r.wheel.filename))
-    else:
-        tied.sort(key=lambda r: (r.position, r.wheel.filename))
+    tied.sort(key=lambda r: (r.position, r.wheel.filename))
     wheels = tuple(r.wheel for r in tied)
     return Pick(wheels[0], wheels if len(wheels) > 1 else ())
 
@@ -295,23 +292,22 @@ def select(
         searched = [r for r in ranked if r.position == first]
         found = _fitting(searched, spec)
         if found:
-            return _best_files(found, by_path=False)
+            return _best_files(found)
         held = [w for w in mine if position[w.directory] == first]
         return Pick(None, reason=_no_fit(searched, held, spec, chain[first]))
     if rule is Rule.UNSAFE_FIRST_MATCH:
         for index in sorted({r.position for r in ranked}):
             found = _fitting([r for r in ranked if r.position == index], spec)
             if found:
-                return _best_files(found, by_path=False)
+                return _best_files(found)
         return Pick(None, reason=_no_fit(ranked, mine, spec, None))
     found = _fitting(ranked, spec)
     if not found:
         return Pick(None, reason=_no_fit(ranked, mine, spec, None))
-    if rule is Rule.UNSAFE_BEST_MATCH:
-        top = max(r.wheel.version for r in found)
-        first = min(r.position for r in found if r.wheel.version == top)
-        return _best_files([r for r in found if r.position == first], by_path=False)
-    return _best_files(found, by_path=True)
+    # unsafe-best-match, and wheelhouse only (which is unsafe-best-match over the directories).
+    top = max(r.wheel.version for r in found)
+    first = min(r.position for r in found if r.wheel.version == top)
+    return _best_files([r for r in found if r.position == first])
 
 
 def _versions(ranked: Iterable[_Ranked]) -> str:

@@ -17,6 +17,7 @@ from tests.conftest import BuildPrefix
 from tests.doctor.support import Report, make_project, run_doctor
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import LMOD_8_6, ModuleTool, ShellResult, base_env
+from tests.support.nodes import node
 from tests.support.wheels import write_wheel
 from uvmod import depot
 from uvmod.commands.venv import venv_gc, venv_list
@@ -61,7 +62,7 @@ class Site:
         return path
 
     def env_of(self, project: Path, key: str = "") -> Path:
-        return self.scratch / "uv-venvs" / depot.env_name(os.path.realpath(project), key)
+        return self.scratch / "uv-venvs" / depot.env_name(os.path.realpath(project), key, node())
 
 
 def site_toml(wheelhouse: Path, extra: str = "") -> str:

@@ -23,6 +23,7 @@ local env = setmetatable({
   LmodError = function(text) aborted = true; record("abort", text); error("LmodError") end,
   loaded_modules = function() return {} end,
   isloaded = function() return false end,
+  capture = function(cmd) local h = io.popen(cmd); local v = h:read("*a"); h:close(); return v end,
 }, { __index = _G })
 local chunk = assert(loadfile(path, "t", env))
 local ok, message = pcall(chunk)

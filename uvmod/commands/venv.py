@@ -42,7 +42,7 @@ def venv_path(directory: Path, environ: Mapping[str, str], out: TextIO | None = 
         # Made by a single uv call so far: the wrapper writes the back-pointer on the next
         # one; we know the project and the key, so write it now (then gc can see it).
         try:
-            depot.write_marker(env_dir, root, key)
+            depot.write_marker(env_dir, root, key, found.node)
         except OSError:
             pass
     print(env_dir, file=out)
@@ -68,6 +68,7 @@ def _human(entry: Entry) -> list[str]:
         str(entry.project or "-"),
         exists,
         entry.key or "-",
+        "-" if entry.node is None else str(entry.node),
         decimal(entry.size),
         str(entry.files),
         used,
@@ -75,7 +76,10 @@ def _human(entry: Entry) -> list[str]:
     ]
 
 
-COLUMNS = ("Environment", "Project", "Exists", "Key", "Size", "Files", "Last used", "State")
+COLUMNS = (
+    *("Environment", "Project", "Exists", "Key", "Arch (machine)"),
+    *("Size", "Files", "Last used", "State"),
+)
 
 
 def venv_list(as_json: bool, environ: Mapping[str, str], out: TextIO | None = None) -> int:

@@ -497,8 +497,8 @@ def render_text(report: Report, query: Query, out: TextIO) -> None:
         if any(row.tied_for for row in report.rows):
             console.print(
                 Text(
-                    "*: a tie (identical versions, tags and build in several places); uv's "
-                    "choice among them does not follow the chain order."
+                    "*: a tie (identical versions, tags and build in one directory); uv "
+                    "takes either."
                 )
             )
     elif query.names or query.requirement_files or query.project is not None:

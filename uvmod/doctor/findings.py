@@ -32,6 +32,11 @@ ENV_OVERRIDE = Problem("UV_ variables change the site index policy")
 WHEELHOUSE_MISSING = Problem("a wheelhouse directory is missing")
 WHEELHOUSE_EMPTY = Problem("a wheelhouse directory holds no wheels")
 
+# Node types (docs/design.md#node-types)
+LOADED_ON_OTHER_NODE = Problem("the module was loaded on another node type")
+ENV_OF_OTHER_NODE = Problem("the environment was made on another node type")
+BUILD_OF_OTHER_NODE = Problem("a package was installed from another node type's wheels")
+
 # Filesystems
 CACHE_ENVS_SPLIT = Problem("the cache and the environments are on different filesystems")
 VENV_IN_PROJECT = Problem("a .venv inside the project counts against your file quota")

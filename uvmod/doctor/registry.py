@@ -8,6 +8,7 @@ the module of its topic:
 | module.py | the module is loaded, its wrapper is the `uv` on PATH, the real uv runs |
 | settings.py | which uv.toml files and UV_ variables decide where packages come from |
 | wheelhouse.py | the wheelhouse directories of this node exist and hold wheels |
+| nodes.py | this node's type and chain; environments and builds of another node type |
 | filesystems.py | cache and environments share a filesystem, no .venv in the project, flock |
 | locking.py | uv's file locks in the cache and depot hold across nodes (NFS, Lustre options) |
 | jobs.py | inside a batch job: the job-local environment or the depot's |
@@ -44,6 +45,7 @@ from uvmod.doctor import (
     manylinux,
     module,
     module_packages,
+    nodes,
     orphans,
     ownership,
     purge,
@@ -71,6 +73,9 @@ CHECKS: tuple[Check, ...] = (
     Check("config.project", settings.check_project_config),
     Check("config.variables", settings.check_variables),
     Check("wheelhouse", wheelhouse.check_wheelhouse),
+    Check("node.type", nodes.check_node),
+    Check("node.environments", nodes.check_env_node),
+    Check("node.builds", nodes.check_builds),
     Check("filesystems.same", filesystems.check_cache_and_envs),
     Check("filesystems.project", filesystems.check_project_venvs),
     Check("filesystems.flock", filesystems.check_locking),

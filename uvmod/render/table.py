@@ -21,6 +21,7 @@ from uvmod.moduledesc import (
     KEY_SOURCE_HOOK,
     KEY_SOURCE_LOAD,
     KEY_SOURCE_VARIABLE,
+    MACHINE_VARIABLE,
     ModuleDescription,
     SetEnv,
 )
@@ -79,7 +80,12 @@ def module_table(desc: ModuleDescription) -> dict[str, TableValue]:
             "variable": ARCH_VARIABLE,
             "override_variables": list(desc.arch.override_variables),
             "cpuinfo_variable": desc.arch.cpuinfo_variable,
-            "rules": [{"arch": r.arch, "flags": list(r.flags)} for r in desc.arch.rules],
+            "machine_variable": MACHINE_VARIABLE,
+            "machine_override_variable": desc.arch.machine_override_variable,
+            "rules": [
+                {"arch": r.arch, "machine": r.machine, "flags": list(r.flags)}
+                for r in desc.arch.rules
+            ],
         },
         "cache_key": cache_key_table(desc),
         "actions": actions,

@@ -28,7 +28,7 @@
 _uvmod_report() {
   printf '%s=%s\0' dry-run 1 command "$_uvmod_cmd" key "$_uvmod_key" stale "$_uvmod_stale" \
     config "$_uvmod_config" project "$_uvmod_root" environment "$_uvmod_env" \
-    state "$_uvmod_state"
+    state "$_uvmod_state" arch "$_uvmod_arch" machine "${_uvmod_machine-}"
   for _uvmod_var in UV_PROJECT_ENVIRONMENT VIRTUAL_ENV XDG_CONFIG_DIRS UV_LINK_MODE \
     "$UVMOD_KEY_VARIABLE"; do
     eval "[ -z \"\${$_uvmod_var+x}\" ] || printf '%s=%s\\0' $_uvmod_var \"\$$_uvmod_var\""
@@ -522,8 +522,8 @@ _uvmod_readable_part() {
 # the last-use file, which keeps its mode). Everything uvmod keeps in an environment it writes
 # here.
 _uvmod_mark_environment() {
-  _uvmod_write_atomic "$_uvmod_marker" \
-    printf '%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" "$_uvmod_key" "$_uvmod_root" &&
+  _uvmod_write_atomic "$_uvmod_marker" printf '%s\n%s\n%s\n%s\n%s\n' "$UVMOD_MARKER_HEADER" \
+    "$_uvmod_key" "$_uvmod_arch" "$_uvmod_machine" "$_uvmod_root" &&
     _uvmod_write_atomic "$_uvmod_used" true
 }
 
@@ -541,6 +541,34 @@ _uvmod_move_aside() {
       "moved it to $_uvmod_trash and uv will create a fresh one." \
       "'uvmod venv gc --yes' deletes the old copy."
   fi
+}
+
+# --- A uv.lock made on another node type (docs/design.md#one-lock-several-node-types) -------
+# uv.lock names the wheelhouse directory of every package (`source = { registry = "<dir>" }`),
+# and on another node type those directories are not among uv's indexes: uv re-locks against
+# this node's chain (`uv sync --locked` fails instead). Run only when this project has no
+# environment for this node type yet, so it costs nothing on the common path: one line naming
+# the node types whose directories the lock holds, found in their uv.toml files.
+_uvmod_lock_notice() {
+  _uvmod_lock=${_uvmod_root%/}/uv.lock
+  _uvmod_mine=$UVMOD_ETC/$_uvmod_arch/uv/uv.toml
+  [ -n "$_uvmod_arch" ] && [ -f "$_uvmod_lock" ] && [ -f "$_uvmod_mine" ] || return 0
+  _uvmod_other=$(
+    sed -n 's/^source = { registry = "\([^"]*\)".*/\1/p' "$_uvmod_lock" | sort -u |
+      while IFS= read -r _uvmod_reg; do
+        ! grep -qF "url = \"$_uvmod_reg\"" "$_uvmod_mine" || continue
+        for _uvmod_t in "$UVMOD_ETC"/*/uv/uv.toml; do
+          if grep -qF "url = \"$_uvmod_reg\"" "$_uvmod_t"; then
+            _uvmod_t=${_uvmod_t%/uv/uv.toml}
+            printf '%s\n' "${_uvmod_t##*/}"
+          fi
+        done
+      done | sort -u | tr '\n' ' '
+  ) 2>/dev/null
+  [ -n "$_uvmod_other" ] || return 0
+  _uvmod_say "uv.lock was locked with the wheels of ${_uvmod_other% } nodes; on this" \
+    "$_uvmod_arch node uv locks again with its own (uv sync --locked refuses), in an" \
+    "environment of its own (see docs/user-guide.md, moving between node types)."
 }
 
 # --- No manylinux wheels (docs/design.md#manylinux-switch) ---------------------------------
@@ -709,14 +737,14 @@ _uvmod_hint_environments() {
       "[tool.uv] in $_uvmod_h_file"
   exit "$_uvmod_h_status"
 }
-_uvmod_rare_build='f76e1f6c869b3ea6'
+_uvmod_rare_build='3a9f87447574a297'
 UVMOD_ETC='/opt/uvmod/uv-hpc/1.0/etc'
 UVMOD_DEPOT_TRASH='.uvmod-trash'
 UVMOD_DEPOT_TEMPORARY='.uvmod-tmp'
 UVMOD_WORKSPACE_ERE='^[[:blank:]]*\[[[:blank:]]*tool\.uv\.workspace[[:blank:]]*\]'
 UVMOD_READABLE_MAX='48'
 UVMOD_READABLE_EMPTY='project'
-UVMOD_MARKER_HEADER='uvmod-project 1'
+UVMOD_MARKER_HEADER='uvmod-project 2'
 UVMOD_MANYLINUX_FILE='_manylinux.py'
 UVMOD_MANYLINUX_TEXT='# Written by uvmod: this site refuses manylinux wheels (docs/design.md#manylinux-switch).
 manylinux1_compatible = False

@@ -18,19 +18,10 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.support.modules import ShellResult, base_env, run_lmod
 from tests.support.nodes import node
+from tests.support.projects import PYPROJECT
 from tests.support.wheels import cpython_tag, simple_index, write_wheel
 from uvmod import depot, pipstack
 
-PYPROJECT = """\
-[project]
-name = "{name}"
-version = "0.1"
-requires-python = ">=3.8"
-dependencies = [{deps}]
-
-[tool.uv]
-package = false
-"""
 SHOW = "uv run python -c 'import tinyml; print(tinyml.VALUE)'"
 PIP_SHOW = "python -c 'import tinyml; print(tinyml.VALUE)'"
 # UV_PYTHON (the tests' Python, for the projects) would make `uv pip` install into that Python.

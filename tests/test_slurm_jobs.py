@@ -31,20 +31,10 @@ import pytest
 from tests.conftest import BuildPrefix
 from tests.support.modules import LMOD_8_6, ModuleTool, base_env
 from tests.support.nodes import node
+from tests.support.projects import PYPROJECT
 from tests.support.slurm import Job, SlurmCluster
 from tests.support.wheels import tiny_wheel
 from uvmod import depot, jobs
-
-PYPROJECT = """\
-[project]
-name = "{name}"
-version = "0.1"
-requires-python = ">=3.8"
-dependencies = [{deps}]
-
-[tool.uv]
-package = false
-"""
 
 SITE_TOML = """\
 [wheelhouse]

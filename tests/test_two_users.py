@@ -21,19 +21,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.nodes import node
+from tests.support.projects import PYPROJECT
 from tests.support.unixusers import RunResult, TwoUsers, UnixUser
 from uvmod import depot
 
-PYPROJECT = """\
-[project]
-name = "{name}"
-version = "0.1"
-requires-python = ">=3.8"
-dependencies = [{deps}]
-
-[tool.uv]
-package = false
-"""
 KEY = "mpich/4.1.2"
 STEP = 120  # seconds: the longest any one step may take
 

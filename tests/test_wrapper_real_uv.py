@@ -16,19 +16,9 @@ from tests.conftest import BuildPrefix
 from tests.support.fakesdist import mpi_site_toml, write_fake_sdist
 from tests.support.modules import ModuleTool, ShellResult, base_env, run_lmod
 from tests.support.nodes import node
+from tests.support.projects import PYPROJECT
 from tests.support.wheels import tiny_wheel
 from uvmod import depot
-
-PYPROJECT = """\
-[project]
-name = "{name}"
-version = "0.1"
-requires-python = ">=3.8"
-dependencies = [{deps}]
-
-[tool.uv]
-package = false
-"""
 
 
 @dataclass

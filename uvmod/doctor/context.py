@@ -63,6 +63,15 @@ class Context:
         value = self.environ.get(DEPOT_VARIABLE)
         return Path(value) if value and self.module_loaded else None
 
+    def uv_directories(self) -> list[tuple[Path, str]]:
+        """The directories uv locks and writes in: the cache, and the depot when the module is
+        loaded, each with the word findings use for it."""
+        places = [(self.cache_dir()[0], "cache")]
+        depot = self.depot_dir()
+        if depot is not None:
+            places.append((depot, "depot"))
+        return places
+
     def memo(self, name: str, compute: Callable[[], T]) -> T:
         """Share an expensive answer (a directory walk) between checks of one run."""
         if name not in self._cache:

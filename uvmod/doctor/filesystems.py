@@ -160,11 +160,7 @@ def _try_lock(directory: Path, lock: Lock) -> OSError | None:
 def check_locking(ctx: Context, lock: Lock = fcntl.flock) -> Result:
     """`lock` is fcntl.flock; tests pass one that fails as Lustre without `flock` does."""
     check = "filesystems.flock"
-    cache, _ = ctx.cache_dir()
-    places = [(cache, "cache")]
-    depot = ctx.depot_dir()
-    if depot is not None:
-        places.append((depot, "depot"))
+    places = ctx.uv_directories()
     for directory, what in places:
         try:
             error = _try_lock(directory, lock)

@@ -83,11 +83,7 @@ def _fix() -> str:
 def check_shared_locks(ctx: Context, mountinfo: Path = MOUNTINFO) -> Result:
     """`mountinfo` is /proc/self/mountinfo; tests pass captured lines for the test's paths."""
     check = "filesystems.shared_locks"
-    cache, _ = ctx.cache_dir()
-    places = [(cache, "cache")]
-    depot = ctx.depot_dir()
-    if depot is not None:
-        places.append((depot, "depot"))
+    places = ctx.uv_directories()
     for directory, what in places:
         mount = mount_of(directory, mountinfo)
         if mount is None:
